@@ -1,0 +1,248 @@
+/**
+ * THE place for output sizes and pads of convolution, transposed convolution and pooling.
+ *
+ * Every op computes one plain geometry object here (tfjs's computeConv2DInfo, but from one options object) and
+ * every kernel — reference, wasm, worker — only reads it. The formulas (DESIGN.md, PyTorch docs):
+ *   conv   o = floor((i + pBefore + pAfter - d(k-1) - 1) / s) + 1
+ *   convT  o = (i-1)s - 2p + d(k-1) + outputPadding + 1
+ *   pool   as conv with symmetric p, or with ceil instead of floor, where the last window must start inside the
+ *          input or the left padding: if ceil and (o-1)s >= i + p then o -= 1 (PyTorch pooling_output_shape)
+ *   'same' total pad d(k-1) at stride 1, top/left = floor(total/2), the odd extra on the bottom/right (PyTorch)
+ *   'valid' no padding.
+ * Validation of shapes against each other happens in the op layer; these functions assume normalized params and
+ * throw only for results PyTorch refuses (output size < 1).
+ */
+import { outputTooSmall, formatShape } from '../errors.js';
+import type { NormalizedPadding, Pair, PaddingMode } from './params.js';
+
+/** Padding on the four sides of a spatial map. */
+export interface Pads {
+  readonly top: number;
+  readonly bottom: number;
+  readonly left: number;
+  readonly right: number;
+}
+
+/** Everything a conv2d kernel needs; shared by reference, wasm and worker code paths. */
+export interface Conv2dGeometry {
+  readonly batch: number;
+  readonly inChannels: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly outChannels: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly groups: number;
+  /** inChannels / groups */
+  readonly inPerGroup: number;
+  /** outChannels / groups */
+  readonly outPerGroup: number;
+  readonly pad: Pads;
+  readonly paddingMode: PaddingMode;
+}
+
+/** Everything a convTranspose2d kernel needs. */
+export interface ConvTranspose2dGeometry {
+  readonly batch: number;
+  readonly inChannels: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly outChannels: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly groups: number;
+  readonly inPerGroup: number;
+  readonly outPerGroup: number;
+  /** The transposed conv's own `padding` (removed from each side of the full output). */
+  readonly padH: number;
+  readonly padW: number;
+  readonly outputPaddingH: number;
+  readonly outputPaddingW: number;
+  /**
+   * Pads of the equivalent stride-1 direct convolution over the zero-inserted input (the seed's identity):
+   * top/left = d(k-1) - p, bottom/right = d(k-1) - p + outputPadding. May be negative (cropping).
+   */
+  readonly equivalentPad: Pads;
+}
+
+/** Everything a max/avg pool kernel needs (a conv with C→C, no weights). */
+export interface Pool2dGeometry {
+  readonly batch: number;
+  readonly channels: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  /** top/left = user padding; bottom/right = how far the last window reaches past the input (>= 0). */
+  readonly pad: Pads;
+  readonly ceilMode: boolean;
+}
+
+/** Output length of a convolution along one axis (floor rule). */
+export function convOutSize(i: number, k: number, s: number, d: number, padBefore: number, padAfter: number): number {
+  return Math.floor((i + padBefore + padAfter - d * (k - 1) - 1) / s) + 1;
+}
+
+/** Output length of a transposed convolution along one axis. */
+export function convTransposeOutSize(i: number, k: number, s: number, d: number, p: number, outputPadding: number): number {
+  return (i - 1) * s - 2 * p + d * (k - 1) + outputPadding + 1;
+}
+
+/** Output length of pooling along one axis, PyTorch's pooling_output_shape (ceil rule included). */
+export function poolOutSize(i: number, k: number, s: number, d: number, p: number, ceilMode: boolean): number {
+  const span = i + 2 * p - d * (k - 1) - 1;
+  let o = (ceilMode ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+  // The last pooling window must start inside the input or the left padding.
+  if (ceilMode && (o - 1) * s >= i + p) o -= 1;
+  return o;
+}
+
+/** 'same' padding along one axis: [before, after], the odd extra after (PyTorch). */
+export function samePads(k: number, d: number): [number, number] {
+  const total = d * (k - 1);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
+}
+
+export interface Conv2dGeometryInput {
+  /** [N, C, H, W] */
+  readonly x: readonly number[];
+  /** [Cout, Cin/groups, kH, kW] */
+  readonly w: readonly number[];
+  readonly stride: Pair;
+  readonly dilation: Pair;
+  readonly padding: NormalizedPadding;
+  readonly groups: number;
+  readonly paddingMode: PaddingMode;
+}
+
+/**
+ * @param where op (and node) name for messages
+ * @throws {RangeError} ERR_OUTPUT_SIZE when an output size would be < 1
+ */
+export function conv2dGeometry(where: string, p: Conv2dGeometryInput): Conv2dGeometry {
+  const [batch, inChannels, inH, inW] = p.x as [number, number, number, number];
+  const [outChannels, , kernelH, kernelW] = p.w as [number, number, number, number];
+  const [strideH, strideW] = p.stride;
+  const [dilationH, dilationW] = p.dilation;
+  let top: number, bottom: number, left: number, right: number;
+  if (p.padding.kind === 'same') {
+    [top, bottom] = samePads(kernelH, dilationH);
+    [left, right] = samePads(kernelW, dilationW);
+  } else if (p.padding.kind === 'valid') {
+    top = bottom = left = right = 0;
+  } else {
+    top = bottom = p.padding.h;
+    left = right = p.padding.w;
+  }
+  const outH = convOutSize(inH, kernelH, strideH, dilationH, top, bottom);
+  const outW = convOutSize(inW, kernelW, strideW, dilationW, left, right);
+  if (outH < 1 || outW < 1) {
+    throw outputTooSmall(
+      where,
+      `output size is too small: input ${formatShape(p.x)} padded to (${inH + top + bottom}, ${inW + left + right}) ` +
+        `is smaller than the dilated kernel (${dilationH * (kernelH - 1) + 1}, ${dilationW * (kernelW - 1) + 1}); ` +
+        `computed output (${outH}, ${outW})`,
+    );
+  }
+  return {
+    batch, inChannels, inH, inW, outChannels, outH, outW, kernelH, kernelW, strideH, strideW, dilationH, dilationW,
+    groups: p.groups,
+    inPerGroup: inChannels / p.groups,
+    outPerGroup: outChannels / p.groups,
+    pad: { top, bottom, left, right },
+    paddingMode: p.paddingMode,
+  };
+}
+
+export interface ConvTranspose2dGeometryInput {
+  /** [N, Cin, H, W] */
+  readonly x: readonly number[];
+  /** [Cin, Cout/groups, kH, kW] */
+  readonly w: readonly number[];
+  readonly stride: Pair;
+  readonly padding: Pair;
+  readonly outputPadding: Pair;
+  readonly dilation: Pair;
+  readonly groups: number;
+}
+
+/** @throws {RangeError} ERR_OUTPUT_SIZE when an output size would be < 1 */
+export function convTranspose2dGeometry(where: string, p: ConvTranspose2dGeometryInput): ConvTranspose2dGeometry {
+  const [batch, inChannels, inH, inW] = p.x as [number, number, number, number];
+  const [, outPerGroup, kernelH, kernelW] = p.w as [number, number, number, number];
+  const [strideH, strideW] = p.stride;
+  const [padH, padW] = p.padding;
+  const [outputPaddingH, outputPaddingW] = p.outputPadding;
+  const [dilationH, dilationW] = p.dilation;
+  const outH = convTransposeOutSize(inH, kernelH, strideH, dilationH, padH, outputPaddingH);
+  const outW = convTransposeOutSize(inW, kernelW, strideW, dilationW, padW, outputPaddingW);
+  if (outH < 1 || outW < 1) {
+    throw outputTooSmall(where, `output size is too small: input ${formatShape(p.x)} gives (${outH}, ${outW})`);
+  }
+  const eh = dilationH * (kernelH - 1) - padH;
+  const ew = dilationW * (kernelW - 1) - padW;
+  return {
+    batch, inChannels, inH, inW,
+    outChannels: outPerGroup * p.groups,
+    outH, outW, kernelH, kernelW, strideH, strideW, dilationH, dilationW,
+    groups: p.groups,
+    inPerGroup: inChannels / p.groups,
+    outPerGroup,
+    padH, padW, outputPaddingH, outputPaddingW,
+    equivalentPad: { top: eh, bottom: eh + outputPaddingH, left: ew, right: ew + outputPaddingW },
+  };
+}
+
+export interface Pool2dGeometryInput {
+  /** [N, C, H, W] */
+  readonly x: readonly number[];
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  readonly padding: Pair;
+  readonly dilation: Pair;
+  readonly ceilMode: boolean;
+}
+
+/** @throws {RangeError} ERR_OUTPUT_SIZE when an output size would be < 1 */
+export function pool2dGeometry(where: string, p: Pool2dGeometryInput): Pool2dGeometry {
+  const [batch, channels, inH, inW] = p.x as [number, number, number, number];
+  const [kernelH, kernelW] = p.kernel;
+  const [strideH, strideW] = p.stride;
+  const [padH, padW] = p.padding;
+  const [dilationH, dilationW] = p.dilation;
+  const outH = poolOutSize(inH, kernelH, strideH, dilationH, padH, p.ceilMode);
+  const outW = poolOutSize(inW, kernelW, strideW, dilationW, padW, p.ceilMode);
+  if (outH < 1 || outW < 1) {
+    throw outputTooSmall(
+      where,
+      `output size is too small: input ${formatShape(p.x)} with kernel (${kernelH}, ${kernelW}), ` +
+        `padding (${padH}, ${padW}) and dilation (${dilationH}, ${dilationW}) gives (${outH}, ${outW})`,
+    );
+  }
+  const bottom = Math.max(0, (outH - 1) * strideH + dilationH * (kernelH - 1) + 1 - inH - padH);
+  const right = Math.max(0, (outW - 1) * strideW + dilationW * (kernelW - 1) + 1 - inW - padW);
+  return {
+    batch, channels, inH, inW, outH, outW, kernelH, kernelW, strideH, strideW, dilationH, dilationW,
+    pad: { top: padH, bottom, left: padW, right },
+    ceilMode: p.ceilMode,
+  };
+}
