@@ -246,3 +246,88 @@ export function pool2dGeometry(where: string, p: Pool2dGeometryInput): Pool2dGeo
     ceilMode: p.ceilMode,
   };
 }
+
+/** Per-channel ops over NCHW (batchNorm2d, softmax over dim 1): `spatial` = H·W. */
+export interface ChannelGeometry {
+  readonly batch: number;
+  readonly channels: number;
+  /** Elements per channel plane (H·W; 1 for a rank-2 [N, C] tensor). */
+  readonly spatial: number;
+}
+
+/** Border handling of `pad` (F.pad's modes). */
+export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
+
+/**
+ * F.pad on the last two dimensions. Every leading dimension is folded into `planes`. Pads may be negative
+ * (crop). Output coordinate (oy, ox) reads input (oy - pad.top, ox - pad.left), mapped by `mode` when outside.
+ */
+export interface PadGeometry {
+  /** Product of all dimensions before the last two. */
+  readonly planes: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly pad: Pads;
+  readonly mode: PadMode;
+  /** Fill value for 'constant'. */
+  readonly value: number;
+}
+
+/** Resampling mode of `interpolate`. */
+export type InterpolateMode = 'nearest' | 'bilinear';
+
+/**
+ * F.interpolate on the last two dimensions (leading dimensions folded into `planes`).
+ * `scaleH`/`scaleW` are PyTorch's source-per-destination ratios, already rounded to float32 the way torch 1.13
+ * computes them (area_pixel_compute_scale): nearest and bilinear without alignCorners use 1/scaleFactor when a
+ * scale factor was given, else in/out; bilinear with alignCorners uses (in-1)/(out-1) (0 when out = 1).
+ */
+export interface InterpolateGeometry {
+  readonly planes: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly mode: InterpolateMode;
+  readonly alignCorners: boolean;
+  readonly scaleH: number;
+  readonly scaleW: number;
+}
+
+/** Elementwise binary op kind. */
+export type BinaryOp = 'add' | 'mul';
+
+/**
+ * Broadcast binary op over a rank-4 output (lower ranks are left-padded with 1s). A stride of 0 broadcasts that
+ * dimension; a scalar operand is a length-1 array with all strides 0.
+ */
+export interface BinaryGeometry {
+  readonly op: BinaryOp;
+  /** Output shape, exactly 4 entries. */
+  readonly shape: readonly [number, number, number, number];
+  readonly aStrides: readonly [number, number, number, number];
+  readonly bStrides: readonly [number, number, number, number];
+}
+
+/** Elementwise activation kind. */
+export type ActivationKind = 'relu' | 'leakyRelu' | 'sigmoid' | 'tanh';
+
+/** Elementwise activation over `size` elements. */
+export interface ActivationParams {
+  readonly kind: ActivationKind;
+  readonly size: number;
+  /** leakyRelu's slope for x < 0 (ignored by the others). */
+  readonly negativeSlope: number;
+}
+
+/** Concatenation along dim 1 of NCHW-like tensors that agree on every other dimension. */
+export interface ConcatGeometry {
+  readonly batch: number;
+  /** Channels of each input, in order. */
+  readonly channels: readonly number[];
+  readonly outChannels: number;
+  /** Product of the dimensions after dim 1. */
+  readonly spatial: number;
+}
