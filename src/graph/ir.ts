@@ -136,6 +136,13 @@ export interface PadAttrs {
 }
 export type PadNode = NodeBase<'pad', PadAttrs>;
 
+/**
+ * Pad (or crop) the first input to the spatial size of the second, centred as milesial's U-Net does:
+ * dy = ref.H - x.H, top = floor(dy/2), bottom = dy - top (likewise for W), i.e.
+ * `F.pad(x, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])`. inputs: [x, reference]. Zero fill.
+ */
+export type CenterPadNode = NodeBase<'centerPad', { readonly value: number }>;
+
 /** Elementwise binary ops with NumPy broadcasting (per-channel [1,C,1,1] / [C,1,1] and scalar [] constants). */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 export const BINARY_OPS: readonly BinaryOp[] = Object.freeze(['add', 'sub', 'mul', 'div']);
@@ -175,6 +182,7 @@ export type GraphNode =
   | SoftmaxNode
   | ConcatNode
   | PadNode
+  | CenterPadNode
   | BinaryNode
   | ResizeNode;
 
@@ -184,7 +192,7 @@ export type OpName = GraphNode['op'];
 /** The one table of op names (graph JSON reader and `inspect` use it). */
 export const OP_NAMES: readonly OpName[] = Object.freeze([
   'conv2d', 'convTranspose2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool', 'batchNorm', 'relu', 'leakyRelu',
-  'sigmoid', 'tanh', 'clip', 'identity', 'softmax', 'concat', 'pad', 'add', 'sub', 'mul', 'div', 'resize',
+  'sigmoid', 'tanh', 'clip', 'identity', 'softmax', 'concat', 'pad', 'centerPad', 'add', 'sub', 'mul', 'div', 'resize',
 ] as const);
 
 /** The node variant of one op. */
