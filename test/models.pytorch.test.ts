@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTorchCheckpoint } from '../src/models/pytorch/checkpoint.js';
+import { loadPytorch } from '../src/models/pytorch/index.js';
+import { runGraph } from '../src/graph/execute.js';
 import { Tensor } from '../src/tensor/tensor.js';
 
 const MODELS = join(import.meta.dirname, 'fixtures', 'models');
@@ -29,4 +31,42 @@ describe('torch.save checkpoint reader', () => {
     const ck = readTorchCheckpoint(readFileSync(f), f) as Map<string, unknown>;
     expect(ck.get('mask_values')).toEqual([0, 1, 2]);
   });
+});
+
+interface FixtureSpec {
+  name: string;
+  dir: string;
+  architecture: Record<string, unknown>;
+  pth: { file: string; variant: string };
+  input: { file: string; shape: number[] };
+  output: { file: string; shape: number[]; maxAbs: number };
+}
+
+function readF32(path: string, shape: number[]): Tensor {
+  const b = readFileSync(path);
+  return new Tensor(shape, new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+}
+
+function maxAbsDiff(a: Tensor, b: Tensor): number {
+  let m = 0;
+  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
+  return m;
+}
+
+const index = JSON.parse(readFileSync(join(MODELS, 'index.json'), 'utf8')) as { models: FixtureSpec[] };
+
+describe('loadPytorch: milesial U-Net checkpoints run like PyTorch', () => {
+  for (const spec of index.models) {
+    it(`${spec.name} (${spec.pth.variant}): architecture inferred, output within 1e-4·max|y| of PyTorch`, async () => {
+      const model = await loadPytorch(join(MODELS, spec.dir, spec.pth.file));
+      expect(model.architecture).toEqual(spec.architecture);
+      expect(model.source.format).toBe('pytorch');
+      const x = readF32(join(MODELS, spec.dir, spec.input.file), spec.input.shape);
+      const want = readF32(join(MODELS, spec.dir, spec.output.file), spec.output.shape);
+      const out = Object.values(runGraph(model, x))[0]!;
+      expect(out.shape).toEqual(spec.output.shape);
+      expect(maxAbsDiff(out, want)).toBeLessThanOrEqual(1e-4 * spec.output.maxAbs);
+      if (spec.pth.variant === 'mask_values') expect(model.meta.output.classValues).toEqual([0, 1, 2]);
+    });
+  }
 });
