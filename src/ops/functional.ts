@@ -497,11 +497,7 @@ export function pad(x: Tensor, pads: readonly number[], options?: PadOptions): T
   } else if (mode === 'circular') {
     check(left <= inW && right <= inW && (pads.length === 2 || (top <= inH && bottom <= inH)), 'circular pads at most the padded dimension (no wrapping around more than once)');
   }
-  if (mode === 'constant') {
-    check(outH >= 0 && outW >= 0, 'negative pads that leave a size >= 0');
-  } else {
-    check(outH >= 1 && outW >= 1, 'pads that leave an output size >= 1');
-  }
+  check(outH >= 0 && outW >= 0, 'negative pads that leave a size >= 0');
   if (mode === 'circular') {
     // PyTorch crops first, then wraps the kept part; a wrap longer than that part reads unwritten memory there.
     const keptW = inW + Math.min(left, 0) + Math.min(right, 0);
