@@ -1,0 +1,288 @@
+/**
+ * Loader and typed calls of the WebAssembly SIMD kernels (sources in ./wasm, built by tools/build-wasm.mjs).
+ *
+ * ## Builds
+ * `build/kernels-relaxed.wasm` uses `f32x4.relaxed_madd` (one fused multiply-add); `build/kernels-simd.wasm` is
+ * plain SIMD128. {@link relaxedSimdSupported} validates a tiny relaxed-SIMD module (after enabling
+ * `--experimental-wasm-relaxed-simd`, which Node 20 needs; the flag is process-wide, so worker threads see it
+ * too) and {@link compileKernels} picks the build. `UNET_WASM_SIMD=plain` forces the plain build.
+ *
+ * ## Memory layout
+ * Every module imports ONE shared `env.memory` (`shared: true`, maximum 4 GiB) owned by {@link KernelMemory}:
+ *   [0, 64 KiB)    reserved: the modules' static data (Math.exp/log tables; re-written identically by every
+ *                  instantiation, so workers may instantiate at any time)
+ *   [64 KiB, …)    64-byte aligned blocks from the JS allocator: tensors (NCHW f32), packed weights, per-thread
+ *                  scratch. There is no wasm heap (`--runtime stub`); kernels only touch what they are given.
+ *
+ * ## Calling convention
+ * All pointers are byte offsets into the shared memory, all tensors contiguous NCHW float32. The conv kernels
+ * (`conv2d`, `depthwiseConv2d`, `convTranspose2d`) take ONE argument, the offset of a parameter block of 32 i32
+ * words (the `P_*` indices below; P_SLOPE holds f32 bits) that lives in the calling thread's scratch. They
+ * compute one image: output channels [P_CO_START, P_CO_END) × output rows [P_ROW_START, P_ROW_END), writing only
+ * there, so threads can split a layer into disjoint blocks on the same memory. Each thread passes its own
+ * scratch (P_SCRATCH): the im2col/B panel, the 4×8 tile, padded rows (sizes: `conv2dScratchBytes` & co).
+ * Pool/elementwise kernels take plain arguments (offsets, sizes, a plane/row range).
+ *
+ * ## Packed weights (packed once, see ./pack.ts)
+ * conv2d:      [g][cb][k][4]  cb = block of 4 output channels of group g (zero-padded), k = ci·kH·kW + ky·kW + kx
+ * depthwise:   the PyTorch layout [Cout][1][kH][kW] unchanged
+ * convT:       [g][rb][ci][4] rb = block of 4 GEMM rows r = co·kH·kW + ky·kW + kx of group g (zero-padded)
+ *
+ * ## Microkernel (for reuse, e.g. by a Winograd path)
+ * `gemmPanels(a, b, c, mBlocks, nBlocks, K, ldc)`: C = A·B over A panels K×4 (stride K·16 B) and B panels K×8
+ * (stride K·32 B), C row-major with ldc bytes per row; whole 4×8 tiles are stored. The inline `mk4x8` in
+ * wasm/gemm.ts is the same tile with a fused bias + activation epilogue.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import './webassembly-types.js';
+import type { Conv2dGeometry, ConvTranspose2dGeometry } from '../ops/geometry.js';
+import { KernelMemory } from './memory.js';
+
+export { KernelMemory, RESERVED_BYTES, MAX_PAGES, PAGE_BYTES } from './memory.js';
+
+// Parameter block word indices (mirror of wasm/conv.ts and wasm/conv_transpose.ts).
+export const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5, P_K_H = 6, P_K_W = 7;
+export const P_S_H = 8, P_S_W = 9, P_D_H = 10, P_D_W = 11, P_GROUPS = 12, P_IPG = 13, P_OPG = 14;
+export const P_PAD_T = 15, P_PAD_L = 16, P_MODE = 17, P_X = 18, P_W = 19, P_BIAS = 20, P_OUT = 21, P_ACT = 22;
+export const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END = 27, P_SCRATCH = 28;
+export const P_PAD_B = 29, P_PAD_R = 30;
+/** Words in a parameter block. */
+export const PARAM_WORDS = 32;
+
+/** Fused epilogue activations; the numbers are the kernels' ABI. */
+export const ACTIVATIONS = Object.freeze({ none: 0, relu: 1, leakyRelu: 2, sigmoid: 3, tanh: 4 } as const);
+export type EpilogueActivation = keyof typeof ACTIVATIONS;
+const PAD_MODES = Object.freeze({ zeros: 0, reflect: 1, replicate: 2, circular: 3 } as const);
+
+/** Bias + activation applied while the results are still in registers. */
+export interface Epilogue {
+  readonly activation: EpilogueActivation;
+  /** leakyRelu slope for x < 0. */
+  readonly slope?: number;
+}
+
+/** A block of one layer's output: channels [coStart, coEnd) × rows [rowStart, rowEnd) of images [n0, n1). */
+export interface WorkRange {
+  readonly coStart: number;
+  readonly coEnd: number;
+  readonly rowStart: number;
+  readonly rowEnd: number;
+  readonly batchStart?: number;
+  readonly batchEnd?: number;
+}
+
+/** The raw exports of a kernel module (all offsets in bytes). */
+export interface KernelExports {
+  conv2d(params: number): void;
+  depthwiseConv2d(params: number): void;
+  convTranspose2d(params: number): void;
+  gemmPanels(a: number, b: number, c: number, mBlocks: number, nBlocks: number, K: number, ldc: number): void;
+  maxPool2d(x: number, out: number, planes: number, inH: number, inW: number, outH: number, outW: number, kH: number, kW: number,
+    sH: number, sW: number, dH: number, dW: number, padT: number, padL: number, rowStart: number, rowEnd: number): void;
+  avgPool2d(x: number, out: number, planes: number, inH: number, inW: number, outH: number, outW: number, kH: number, kW: number,
+    sH: number, sW: number, padT: number, padL: number, countIncludePad: number, divisorOverride: number, rowStart: number, rowEnd: number): void;
+  activation(x: number, out: number, n: number, act: number, slope: number): void;
+  binary(op: number, a: number, b: number, out: number, d0: number, d1: number, d2: number, d3: number,
+    a0: number, a1: number, a2: number, a3: number, b0: number, b1: number, b2: number, b3: number): void;
+  channelAffine(x: number, scale: number, shift: number, out: number, batch: number, channels: number, spatial: number): void;
+  softmax(x: number, out: number, batch: number, channels: number, spatial: number): void;
+  gather2d(x: number, out: number, planes: number, inH: number, inW: number, outH: number, outW: number,
+    rowIdx: number, colIdx: number, fill: number, runStart: number, runLen: number, runSrc: number): void;
+  bilinear(x: number, out: number, planes: number, inH: number, inW: number, outH: number, outW: number,
+    y0: number, y1: number, ly0: number, ly1: number, x0: number, x1: number, lx0: number, lx1: number): void;
+}
+
+// (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd)
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+let relaxedSupport: boolean | undefined;
+
+/** True when this engine validates relaxed-SIMD modules (enabling V8's flag first on Node 20). */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedSupport !== undefined) return relaxedSupport;
+  if (!WebAssembly.validate(RELAXED_PROBE)) {
+    try {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      // Engines without the flag simply keep the plain build.
+    }
+  }
+  const ok = WebAssembly.validate(RELAXED_PROBE);
+  relaxedSupport = ok;
+  return ok;
+}
+
+/** Directory holding the built .wasm files: `<package root>/build`, found from this file's location. */
+export function wasmDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'build');
+    if (existsSync(path.join(candidate, 'kernels-simd.wasm'))) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error('unet-pipeline: build/kernels-simd.wasm not found; run `npm run build:wasm`');
+}
+
+const compiled = new Map<boolean, WebAssembly.Module>();
+
+/**
+ * The compiled kernel module (cached). `relaxed` defaults to relaxed SIMD when supported and not disabled by
+ * `UNET_WASM_SIMD=plain`. Modules can be posted to worker threads and instantiated there.
+ */
+export function compileKernels(relaxed?: boolean): WebAssembly.Module {
+  const want = relaxed ?? (process.env.UNET_WASM_SIMD !== 'plain' && relaxedSimdSupported());
+  const useRelaxed = want && relaxedSimdSupported();
+  let m = compiled.get(useRelaxed);
+  if (m === undefined) {
+    m = new WebAssembly.Module(readFileSync(path.join(wasmDir(), useRelaxed ? 'kernels-relaxed.wasm' : 'kernels-simd.wasm')));
+    compiled.set(useRelaxed, m);
+  }
+  return m;
+}
+
+/** True when `m` is the relaxed-SIMD build. */
+export function isRelaxedModule(m: WebAssembly.Module): boolean {
+  return compiled.get(true) === m;
+}
+
+/** Scratch bytes the general conv2d kernel needs (tile, tables, one K×8 B panel, parameter block). */
+export function conv2dScratchBytes(g: Conv2dGeometry): number {
+  const kk = g.kernelH * g.kernelW;
+  return PARAM_WORDS * 4 + 512 + kk * 36 + g.inPerGroup * kk * 32;
+}
+
+/** Scratch bytes of the depthwise kernel: kH padded input rows. */
+export function depthwiseScratchBytes(g: Conv2dGeometry): number {
+  const rowLen = (g.pad.left + g.inW + g.pad.right + (g.kernelW - 1) * g.dilationW + 4 * g.strideW + 8 + 3) & ~3;
+  return PARAM_WORDS * 4 + 64 + g.kernelH * rowLen * 4;
+}
+
+/** Scratch bytes of the convTranspose2d kernel (tile, pixel table, one Cin×8 B panel). */
+export function convTranspose2dScratchBytes(g: ConvTranspose2dGeometry): number {
+  return PARAM_WORDS * 4 + 256 + g.inPerGroup * 32;
+}
+
+/** True when conv2d takes the depthwise kernel (one input channel per group, fewer than 4 outputs each). */
+export function usesDepthwise(g: Conv2dGeometry): boolean {
+  return g.inPerGroup === 1 && g.outPerGroup < 4;
+}
+
+/**
+ * One instance of the kernel module over a shared memory, with its own scratch region (one per thread).
+ * The main thread's instance can grow its scratch through the allocator; a worker's instance gets a fixed
+ * region (`scratch`) from the main thread.
+ */
+export class KernelInstance {
+  readonly exports: KernelExports;
+  readonly relaxed: boolean;
+  private scratchOff: number;
+  private scratchBytes: number;
+
+  /**
+   * @param module a module from {@link compileKernels}
+   * @param memory the shared memory; with a {@link KernelMemory} the scratch grows on demand
+   * @param scratch a fixed scratch region (worker threads), or omitted to allocate from `memory`
+   */
+  constructor(
+    module: WebAssembly.Module,
+    readonly memory: KernelMemory | WebAssembly.Memory,
+    scratch?: { offset: number; bytes: number },
+  ) {
+    const mem = memory instanceof KernelMemory ? memory.memory : memory;
+    this.exports = new WebAssembly.Instance(module, { env: { memory: mem } }).exports as unknown as KernelExports;
+    this.relaxed = isRelaxedModule(module);
+    if (scratch !== undefined) {
+      this.scratchOff = scratch.offset;
+      this.scratchBytes = scratch.bytes;
+    } else if (memory instanceof KernelMemory) {
+      this.scratchBytes = 256 * 1024;
+      this.scratchOff = memory.alloc(this.scratchBytes);
+    } else {
+      throw new Error('KernelInstance: a fixed scratch region is required with a bare WebAssembly.Memory');
+    }
+  }
+
+  private get wasmMemory(): WebAssembly.Memory {
+    return this.memory instanceof KernelMemory ? this.memory.memory : this.memory;
+  }
+
+  /** Make sure the scratch holds `bytes`; returns its offset. */
+  scratch(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (!(this.memory instanceof KernelMemory)) {
+        throw new RangeError(`kernels: scratch of ${this.scratchBytes} bytes is smaller than the ${bytes} this layer needs`);
+      }
+      this.memory.free(this.scratchOff);
+      this.scratchBytes = Math.ceil(bytes / 65536) * 65536;
+      this.scratchOff = this.memory.alloc(this.scratchBytes);
+    }
+    return this.scratchOff;
+  }
+
+  private params(scratchNeed: number): { p: number; words: Int32Array; floats: Float32Array } {
+    const base = this.scratch(scratchNeed);
+    const buf = this.wasmMemory.buffer;
+    return { p: base, words: new Int32Array(buf, base, PARAM_WORDS), floats: new Float32Array(buf, base, PARAM_WORDS) };
+  }
+
+  /**
+   * conv2d over offsets: x [N, Cin, H, W], packed weights (./pack.ts), bias [Cout] (0 = none), out [N, Cout, oH, oW].
+   * Computes the `range` block (default: everything) with the fused epilogue.
+   */
+  conv2d(g: Conv2dGeometry, xOff: number, wOff: number, biasOff: number, outOff: number, ep: Epilogue = NO_EPILOGUE, range?: WorkRange): void {
+    const dw = usesDepthwise(g);
+    const need = dw ? depthwiseScratchBytes(g) : conv2dScratchBytes(g);
+    const { p, words, floats } = this.params(need);
+    words[P_IN_C] = g.inChannels; words[P_IN_H] = g.inH; words[P_IN_W] = g.inW;
+    words[P_OUT_C] = g.outChannels; words[P_OUT_H] = g.outH; words[P_OUT_W] = g.outW;
+    words[P_K_H] = g.kernelH; words[P_K_W] = g.kernelW; words[P_S_H] = g.strideH; words[P_S_W] = g.strideW;
+    words[P_D_H] = g.dilationH; words[P_D_W] = g.dilationW; words[P_GROUPS] = g.groups;
+    words[P_IPG] = g.inPerGroup; words[P_OPG] = g.outPerGroup;
+    words[P_PAD_T] = g.pad.top; words[P_PAD_L] = g.pad.left; words[P_PAD_B] = g.pad.bottom; words[P_PAD_R] = g.pad.right;
+    words[P_MODE] = PAD_MODES[g.paddingMode];
+    words[P_W] = wOff; words[P_BIAS] = biasOff; words[P_ACT] = ACTIVATIONS[ep.activation]; floats[P_SLOPE] = ep.slope ?? 0;
+    words[P_CO_START] = range?.coStart ?? 0; words[P_CO_END] = range?.coEnd ?? g.outChannels;
+    words[P_ROW_START] = range?.rowStart ?? 0; words[P_ROW_END] = range?.rowEnd ?? g.outH;
+    words[P_SCRATCH] = p + PARAM_WORDS * 4;
+    const xImage = g.inChannels * g.inH * g.inW * 4;
+    const oImage = g.outChannels * g.outH * g.outW * 4;
+    const fn = dw ? this.exports.depthwiseConv2d : this.exports.conv2d;
+    for (let n = range?.batchStart ?? 0, n1 = range?.batchEnd ?? g.batch; n < n1; n++) {
+      words[P_X] = xOff + n * xImage;
+      words[P_OUT] = outOff + n * oImage;
+      fn(p);
+    }
+  }
+
+  /** convTranspose2d over offsets: x [N, Cin, H, W], packed weights (./pack.ts), bias [Cout] (0 = none). */
+  convTranspose2d(g: ConvTranspose2dGeometry, xOff: number, wOff: number, biasOff: number, outOff: number, ep: Epilogue = NO_EPILOGUE, range?: WorkRange): void {
+    const { p, words, floats } = this.params(convTranspose2dScratchBytes(g));
+    words[P_IN_C] = g.inChannels; words[P_IN_H] = g.inH; words[P_IN_W] = g.inW;
+    words[P_OUT_C] = g.outChannels; words[P_OUT_H] = g.outH; words[P_OUT_W] = g.outW;
+    words[P_K_H] = g.kernelH; words[P_K_W] = g.kernelW; words[P_S_H] = g.strideH; words[P_S_W] = g.strideW;
+    words[P_D_H] = g.dilationH; words[P_D_W] = g.dilationW; words[P_GROUPS] = g.groups;
+    words[P_IPG] = g.inPerGroup; words[P_OPG] = g.outPerGroup;
+    words[P_PAD_T] = g.padH; words[P_PAD_L] = g.padW; words[P_PAD_B] = 0; words[P_PAD_R] = 0; words[P_MODE] = 0;
+    words[P_W] = wOff; words[P_BIAS] = biasOff; words[P_ACT] = ACTIVATIONS[ep.activation]; floats[P_SLOPE] = ep.slope ?? 0;
+    words[P_CO_START] = range?.coStart ?? 0; words[P_CO_END] = range?.coEnd ?? g.outChannels;
+    words[P_ROW_START] = range?.rowStart ?? 0; words[P_ROW_END] = range?.rowEnd ?? g.outH;
+    words[P_SCRATCH] = p + PARAM_WORDS * 4;
+    const xImage = g.inChannels * g.inH * g.inW * 4;
+    const oImage = g.outChannels * g.outH * g.outW * 4;
+    for (let n = range?.batchStart ?? 0, n1 = range?.batchEnd ?? g.batch; n < n1; n++) {
+      words[P_X] = xOff + n * xImage;
+      words[P_OUT] = outOff + n * oImage;
+      this.exports.convTranspose2d(p);
+    }
+  }
+}
+
+const NO_EPILOGUE: Epilogue = Object.freeze({ activation: 'none' });

@@ -1,0 +1,268 @@
+/**
+ * conv2d kernels. Every kernel reads its arguments from a parameter block of i32 words at `p` (the layout is
+ * documented once, in src/kernels/index.ts, `P_*` constants) and computes the output channels
+ * [coStart, coEnd) × output rows [rowStart, rowEnd) of ONE image, so threads can split a layer on shared memory.
+ * No kernel validates anything: the op layer did.
+ */
+import { mk4x8 } from './gemm';
+import { activate, madd, sourceIndex } from './simd';
+
+// Parameter block word indices (mirror of src/kernels/index.ts).
+const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5, P_K_H = 6, P_K_W = 7;
+const P_S_H = 8, P_S_W = 9, P_D_H = 10, P_D_W = 11, P_GROUPS = 12, P_IPG = 13, P_OPG = 14;
+const P_PAD_T = 15, P_PAD_L = 16, P_MODE = 17, P_X = 18, P_W = 19, P_BIAS = 20, P_OUT = 21, P_ACT = 22;
+const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END = 27, P_SCRATCH = 28;
+const P_PAD_B = 29, P_PAD_R = 30;
+
+// @ts-ignore: decorator
+@inline function word(p: usize, i: i32): i32 {
+  return load<i32>(p + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline function align64(v: usize): usize {
+  return (v + 63) & ~(<usize>63);
+}
+
+/**
+ * General conv2d (any groups, stride, dilation, padding mode): im2col fused into 8-pixel panels (K×8 floats in
+ * the thread's scratch, built for one panel at a time, never the whole matrix), then the 4×8 microkernel over
+ * the packed weights with bias and activation fused into the store.
+ *
+ * Packed weights: for group g, channel block cb (4 channels of the group, zero-padded), A[k][4] with
+ * k = ci·kH·kW + ky·kW + kx; blocks laid out [g][cb], each K·16 bytes.
+ *
+ * Scratch: tile (128 B) | iy/ix bases (64 B) | contiguity flags (KK·4) | offset table (KK·32) | B panel (K·32).
+ */
+export function conv2d(p: usize): void {
+  const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
+  const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
+  const kH = word(p, P_K_H), kW = word(p, P_K_W);
+  const sH = word(p, P_S_H), sW = word(p, P_S_W), dH = word(p, P_D_H), dW = word(p, P_D_W);
+  const ipg = word(p, P_IPG), opg = word(p, P_OPG);
+  const padT = word(p, P_PAD_T), padL = word(p, P_PAD_L), mode = word(p, P_MODE);
+  const x = <usize>word(p, P_X), w = <usize>word(p, P_W), bias = <usize>word(p, P_BIAS), out = <usize>word(p, P_OUT);
+  const act = word(p, P_ACT);
+  const slope1 = load<f32>(p + (<usize>P_SLOPE << 2));
+  const slope = f32x4.splat(slope1);
+  const coStart = word(p, P_CO_START), coEnd = word(p, P_CO_END);
+  const rowStart = word(p, P_ROW_START), rowEnd = word(p, P_ROW_END);
+  const scratch = <usize>word(p, P_SCRATCH);
+
+  const KK = kH * kW;
+  const K = ipg * KK;
+  const inHW = <usize>(inH * inW);
+  const outHW = <usize>(outH * outW);
+  const nCB = (opg + 3) >> 2;
+
+  const tile = scratch;
+  const bases = scratch + 128;
+  const flags = scratch + 192;
+  const table = align64(flags + (<usize>KK << 2));
+  const panel = align64(table + (<usize>KK << 5));
+
+  const q0 = rowStart * outW;
+  const q1 = rowEnd * outW;
+  const gFirst = coStart / opg;
+  const gLast = (coEnd - 1) / opg;
+  for (let g = gFirst; g <= gLast; g++) {
+    const gCo0 = g * opg;
+    const lo = max(coStart, gCo0) - gCo0;
+    const hi = min(coEnd, gCo0 + opg) - gCo0;
+    const cbFirst = lo >> 2;
+    const cbLast = (hi - 1) >> 2;
+    const xg = x + (<usize>(g * ipg) * inHW << 2);
+    const wg = w + (<usize>(g * nCB) * <usize>K << 4);
+    for (let q = q0; q < q1; q += 8) {
+      const np = min(8, q1 - q);
+      // Pixel bases of this panel (tails repeat the last pixel; its results are never stored).
+      for (let j = 0; j < 8; j++) {
+        const qq = q + min(j, np - 1);
+        const oy = qq / outW;
+        const ox = qq - oy * outW;
+        store<i32>(bases + (<usize>j << 2), oy * sH - padT);
+        store<i32>(bases + (<usize>j << 2), ox * sW - padL, 32);
+      }
+      // Offset table: input offset of each (kernel tap, pixel), -1 for a zero; contiguous runs flagged.
+      for (let ky = 0; ky < kH; ky++) {
+        for (let kx = 0; kx < kW; kx++) {
+          const kk = ky * kW + kx;
+          const t = table + (<usize>kk << 5);
+          let contiguous = np == 8;
+          let first = 0;
+          for (let j = 0; j < 8; j++) {
+            const iy = sourceIndex(load<i32>(bases + (<usize>j << 2)) + ky * dH, inH, mode);
+            const ix = sourceIndex(load<i32>(bases + (<usize>j << 2), 32) + kx * dW, inW, mode);
+            const off = iy < 0 || ix < 0 ? -1 : iy * inW + ix;
+            store<i32>(t + (<usize>j << 2), off);
+            if (j == 0) first = off;
+            if (off < 0 || off != first + j) contiguous = false;
+          }
+          store<i32>(flags + (<usize>kk << 2), contiguous ? first : -1);
+        }
+      }
+      // Fused im2col: B[ci·KK + kk][j].
+      let dst = panel;
+      for (let ci = 0; ci < ipg; ci++) {
+        const xc = xg + (<usize>ci * inHW << 2);
+        for (let kk = 0; kk < KK; kk++) {
+          const f = load<i32>(flags + (<usize>kk << 2));
+          if (f >= 0) {
+            const src = xc + (<usize>f << 2);
+            v128.store(dst, v128.load(src));
+            v128.store(dst, v128.load(src, 16), 16);
+          } else {
+            const t = table + (<usize>kk << 5);
+            for (let j = 0; j < 8; j++) {
+              const off = load<i32>(t + (<usize>j << 2));
+              store<f32>(dst + (<usize>j << 2), off < 0 ? <f32>0 : load<f32>(xc + (<usize>off << 2)));
+            }
+          }
+          dst += 32;
+        }
+      }
+      // Microkernel over the channel blocks of the range.
+      for (let cb = cbFirst; cb <= cbLast; cb++) {
+        const c0 = cb << 2;
+        const rFirst = max(lo - c0, 0);
+        const rEnd = min(hi - c0, 4);
+        const co = gCo0 + c0;
+        let b0: f32 = 0, b1: f32 = 0, b2: f32 = 0, b3: f32 = 0;
+        if (bias != 0) {
+          const bp = bias + (<usize>co << 2);
+          b0 = load<f32>(bp);
+          if (rEnd > 1) b1 = load<f32>(bp, 4);
+          if (rEnd > 2) b2 = load<f32>(bp, 8);
+          if (rEnd > 3) b3 = load<f32>(bp, 12);
+        }
+        const a = wg + (<usize>cb * <usize>K << 4);
+        if (np == 8 && rFirst == 0 && rEnd == 4) {
+          mk4x8(a, panel, K, out + ((<usize>co * outHW + <usize>q) << 2), outHW << 2, b0, b1, b2, b3, act, slope);
+        } else {
+          mk4x8(a, panel, K, tile, 32, b0, b1, b2, b3, act, slope);
+          for (let r = rFirst; r < rEnd; r++) {
+            const o = out + ((<usize>(co + r) * outHW + <usize>q) << 2);
+            for (let j = 0; j < np; j++) store<f32>(o + (<usize>j << 2), load<f32>(tile + (<usize>(r * 8 + j) << 2)));
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Depthwise-style conv2d (one input channel per group, any channel multiplier): weights unpacked
+ * [Cout][1][kH][kW]. For each output row the kH input rows are copied once into padded rows in scratch (padding
+ * mode applied there), then each 4-pixel output vector accumulates kH·kW FMAs from the padded rows.
+ *
+ * Scratch: kH padded rows of `rowLen` floats, rowLen = align4(padL + inW + padR + (kW-1)·dW + 4·sW + 8).
+ */
+export function depthwiseConv2d(p: usize): void {
+  const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
+  const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
+  const kH = word(p, P_K_H), kW = word(p, P_K_W);
+  const sH = word(p, P_S_H), sW = word(p, P_S_W), dH = word(p, P_D_H), dW = word(p, P_D_W);
+  const opg = word(p, P_OPG);
+  const padT = word(p, P_PAD_T), padL = word(p, P_PAD_L), mode = word(p, P_MODE);
+  const padR = word(p, P_PAD_R);
+  const x = <usize>word(p, P_X), w = <usize>word(p, P_W), bias = <usize>word(p, P_BIAS), out = <usize>word(p, P_OUT);
+  const act = word(p, P_ACT);
+  const slope1 = load<f32>(p + (<usize>P_SLOPE << 2));
+  const slope = f32x4.splat(slope1);
+  const coStart = word(p, P_CO_START), coEnd = word(p, P_CO_END);
+  const rowStart = word(p, P_ROW_START), rowEnd = word(p, P_ROW_END);
+  const scratch = <usize>word(p, P_SCRATCH);
+
+  const KK = kH * kW;
+  const inHW = <usize>(inH * inW);
+  const outHW = <usize>(outH * outW);
+  const rowLen = (padL + inW + padR + (kW - 1) * dW + 4 * sW + 8 + 3) & ~3;
+  const rowBytes = <usize>rowLen << 2;
+  const validEnd = padL + inW + padR;
+  const outW4 = outW & ~3;
+
+  for (let co = coStart; co < coEnd; co++) {
+    const xc = x + (<usize>(co / opg) * inHW << 2);
+    const wc = w + (<usize>(co * KK) << 2);
+    const b: f32 = bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
+    const vb = f32x4.splat(b);
+    const oc = out + (<usize>co * outHW << 2);
+    for (let oy = rowStart; oy < rowEnd; oy++) {
+      // Padded input rows for this output row.
+      for (let ky = 0; ky < kH; ky++) {
+        const row = scratch + <usize>ky * rowBytes;
+        const iy = sourceIndex(oy * sH - padT + ky * dH, inH, mode);
+        if (iy < 0) {
+          memory.fill(row, 0, rowBytes);
+          continue;
+        }
+        const xr = xc + (<usize>(iy * inW) << 2);
+        for (let j = 0; j < padL; j++) {
+          const ix = sourceIndex(j - padL, inW, mode);
+          store<f32>(row + (<usize>j << 2), ix < 0 ? <f32>0 : load<f32>(xr + (<usize>ix << 2)));
+        }
+        memory.copy(row + (<usize>padL << 2), xr, <usize>inW << 2);
+        for (let j = padL + inW; j < rowLen; j++) {
+          const ix = j < validEnd ? sourceIndex(j - padL, inW, mode) : -1;
+          store<f32>(row + (<usize>j << 2), ix < 0 ? <f32>0 : load<f32>(xr + (<usize>ix << 2)));
+        }
+      }
+      const orow = oc + (<usize>(oy * outW) << 2);
+      const step = <usize>(sW << 4);
+      let ox = 0;
+      // 16 pixels at a time: four independent accumulator chains hide the FMA latency.
+      for (; ox + 16 <= outW; ox += 16) {
+        let acc0 = vb, acc1 = vb, acc2 = vb, acc3 = vb;
+        for (let ky = 0; ky < kH; ky++) {
+          const row = scratch + <usize>ky * rowBytes;
+          const wr = wc + (<usize>(ky * kW) << 2);
+          for (let kx = 0; kx < kW; kx++) {
+            const src = row + (<usize>(ox * sW + kx * dW) << 2);
+            const wv = v128.load32_splat(wr + (<usize>kx << 2));
+            acc0 = madd(wv, loadStrided(src, sW), acc0);
+            acc1 = madd(wv, loadStrided(src + step, sW), acc1);
+            acc2 = madd(wv, loadStrided(src + 2 * step, sW), acc2);
+            acc3 = madd(wv, loadStrided(src + 3 * step, sW), acc3);
+          }
+        }
+        const o = orow + (<usize>ox << 2);
+        v128.store(o, activate(acc0, act, slope));
+        v128.store(o, activate(acc1, act, slope), 16);
+        v128.store(o, activate(acc2, act, slope), 32);
+        v128.store(o, activate(acc3, act, slope), 48);
+      }
+      for (; ox < outW; ox += 4) {
+        let acc = vb;
+        for (let ky = 0; ky < kH; ky++) {
+          const row = scratch + <usize>ky * rowBytes;
+          const wr = wc + (<usize>(ky * kW) << 2);
+          for (let kx = 0; kx < kW; kx++) {
+            const src = row + (<usize>(ox * sW + kx * dW) << 2);
+            acc = madd(v128.load32_splat(wr + (<usize>kx << 2)), loadStrided(src, sW), acc);
+          }
+        }
+        acc = activate(acc, act, slope);
+        const o = orow + (<usize>ox << 2);
+        if (ox < outW4) {
+          v128.store(o, acc);
+        } else {
+          store<f32>(o, f32x4.extract_lane(acc, 0));
+          if (ox + 1 < outW) store<f32>(o, f32x4.extract_lane(acc, 1), 4);
+          if (ox + 2 < outW) store<f32>(o, f32x4.extract_lane(acc, 2), 8);
+        }
+      }
+    }
+  }
+}
+
+/** Four floats at src, src + s, src + 2s, src + 3s (s in elements). */
+// @ts-ignore: decorator
+@inline function loadStrided(src: usize, s: i32): v128 {
+  if (s == 1) return v128.load(src);
+  if (s == 2) return v128.shuffle<f32>(v128.load(src), v128.load(src, 16), 0, 2, 4, 6);
+  const st = <usize>s << 2;
+  let v = f32x4.splat(load<f32>(src));
+  v = f32x4.replace_lane(v, 1, load<f32>(src + st));
+  v = f32x4.replace_lane(v, 2, load<f32>(src + 2 * st));
+  return f32x4.replace_lane(v, 3, load<f32>(src + 3 * st));
+}

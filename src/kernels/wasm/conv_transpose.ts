@@ -1,0 +1,184 @@
+/**
+ * convTranspose2d as a GEMM (Cin → Cout·kH·kW per input pixel) followed by a col2im scatter into the output.
+ * Same parameter block as conv2d (src/kernels/index.ts), with P_PAD_T/P_PAD_L holding the transposed conv's own
+ * padding (padH, padW). The range is output channels [coStart, coEnd) × output rows [rowStart, rowEnd); only input
+ * rows that can reach those output rows are multiplied.
+ *
+ * Packed weights: for group g, row block rb (4 GEMM rows, zero-padded), A[ci][4] with GEMM row
+ * r = co_local·kH·kW + ky·kW + kx; blocks laid out [g][rb], each ipg·16 bytes.
+ *
+ * Scratch: tile (128 B) | iy/ix of the 8 pixels (64 B) | B panel (ipg·32 B).
+ */
+import { mk4x8 } from './gemm';
+import { ACT_NONE, activate, activate1 } from './simd';
+
+const P_IN_H = 1, P_IN_W = 2, P_OUT_H = 4, P_OUT_W = 5, P_K_H = 6, P_K_W = 7;
+const P_S_H = 8, P_S_W = 9, P_D_H = 10, P_D_W = 11, P_IPG = 13, P_OPG = 14;
+const P_PAD_T = 15, P_PAD_L = 16, P_X = 18, P_W = 19, P_BIAS = 20, P_OUT = 21, P_ACT = 22;
+const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END = 27, P_SCRATCH = 28;
+
+// @ts-ignore: decorator
+@inline function word(p: usize, i: i32): i32 {
+  return load<i32>(p + (<usize>i << 2));
+}
+
+export function convTranspose2d(p: usize): void {
+  const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
+  const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
+  const kH = word(p, P_K_H), kW = word(p, P_K_W);
+  const sH = word(p, P_S_H), sW = word(p, P_S_W), dH = word(p, P_D_H), dW = word(p, P_D_W);
+  const ipg = word(p, P_IPG), opg = word(p, P_OPG);
+  const padH = word(p, P_PAD_T), padW = word(p, P_PAD_L);
+  const x = <usize>word(p, P_X), w = <usize>word(p, P_W), bias = <usize>word(p, P_BIAS), out = <usize>word(p, P_OUT);
+  const act = word(p, P_ACT);
+  const slope1 = load<f32>(p + (<usize>P_SLOPE << 2));
+  const slope = f32x4.splat(slope1);
+  const coStart = word(p, P_CO_START), coEnd = word(p, P_CO_END);
+  const rowStart = word(p, P_ROW_START), rowEnd = word(p, P_ROW_END);
+  const scratch = <usize>word(p, P_SCRATCH);
+
+  const KK = kH * kW;
+  const M = opg * KK;
+  const nRB = (M + 3) >> 2;
+  const inHW = <usize>(inH * inW);
+  const outHW = <usize>(outH * outW);
+  const tile = scratch;
+  const pix = scratch + 128;
+  const panel = scratch + 192;
+  const zero = f32x4.splat(0);
+
+  // Kernel == stride without dilation overlap-free: every output pixel gets at most one product, so the GEMM
+  // result is stored with the bias and activation fused; pixels no input reaches get act(bias).
+  const direct = kH == sH && kW == sW && dH == 1 && dW == 1;
+
+  // Bias fill of the range (the scatter accumulates onto it), or act(bias) of uncovered pixels (direct).
+  const coverH = inH * sH - padH;
+  const coverW = inW * sW - padW;
+  for (let co = coStart; co < coEnd; co++) {
+    const b: f32 = bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
+    const oc = out + (<usize>co * outHW << 2);
+    if (direct) {
+      const v = activate1(b, act, slope1);
+      for (let oy = rowStart; oy < rowEnd; oy++) {
+        const o = oc + (<usize>(oy * outW) << 2);
+        const from = oy < coverH ? max(coverW, 0) : 0;
+        for (let ox = from; ox < outW; ox++) store<f32>(o + (<usize>ox << 2), v);
+      }
+    } else {
+      const vb = f32x4.splat(b);
+      const o = oc + (<usize>(rowStart * outW) << 2);
+      const n = (rowEnd - rowStart) * outW;
+      const n4 = n & ~3;
+      for (let i = 0; i < n4; i += 4) v128.store(o + (<usize>i << 2), vb);
+      for (let i = n4; i < n; i++) store<f32>(o + (<usize>i << 2), b);
+    }
+  }
+
+  // Input rows that reach [rowStart, rowEnd): iy·sH - padH + ky·dH in range for some ky.
+  let iyLo = rowStart + padH - (kH - 1) * dH;
+  iyLo = iyLo <= 0 ? 0 : (iyLo + sH - 1) / sH;
+  const iyHi = min(inH, (rowEnd - 1 + padH) / sH + 1);
+  if (iyLo >= iyHi) {
+    return;
+  }
+  const q0 = iyLo * inW;
+  const q1 = iyHi * inW;
+  const gFirst = coStart / opg;
+  const gLast = (coEnd - 1) / opg;
+  for (let g = gFirst; g <= gLast; g++) {
+    const gCo0 = g * opg;
+    const lo = max(coStart, gCo0) - gCo0;
+    const hi = min(coEnd, gCo0 + opg) - gCo0;
+    const rbFirst = (lo * KK) >> 2;
+    const rbLast = (hi * KK - 1) >> 2;
+    const xg = x + (<usize>(g * ipg) * inHW << 2);
+    const wg = w + (<usize>(g * nRB) * <usize>ipg << 4);
+    for (let q = q0; q < q1; q += 8) {
+      const np = min(8, q1 - q);
+      for (let j = 0; j < 8; j++) {
+        const qq = q + min(j, np - 1);
+        const iy = qq / inW;
+        store<i32>(pix + (<usize>j << 2), iy);
+        store<i32>(pix + (<usize>j << 2), qq - iy * inW, 32);
+      }
+      // B panel: B[ci][j] = x[ci][q + j].
+      let dst = panel;
+      if (np == 8) {
+        for (let ci = 0; ci < ipg; ci++) {
+          const src = xg + ((<usize>ci * inHW + <usize>q) << 2);
+          v128.store(dst, v128.load(src));
+          v128.store(dst, v128.load(src, 16), 16);
+          dst += 32;
+        }
+      } else {
+        for (let ci = 0; ci < ipg; ci++) {
+          const src = xg + ((<usize>ci * inHW + <usize>q) << 2);
+          v128.store(dst, zero);
+          v128.store(dst, zero, 16);
+          for (let j = 0; j < np; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+          dst += 32;
+        }
+      }
+      // Fast scatter for the U-Net up-convolution: 2×2 stride 2, no padding, 8 pixels in one input row, one
+      // output channel per row block: interleave kx = 0/1 rows into 16 contiguous outputs per output row.
+      const pairs = direct && kH == 2 && kW == 2 && padH == 0 && padW == 0 && np == 8 && load<i32>(pix) == load<i32>(pix, 28);
+      for (let rb = rbFirst; rb <= rbLast; rb++) {
+        const a = wg + (<usize>rb * <usize>ipg << 4);
+        mk4x8(a, panel, ipg, tile, 32, 0, 0, 0, 0, ACT_NONE, slope);
+        if (pairs) {
+          const co = gCo0 + rb;
+          const iy = load<i32>(pix);
+          const ix = load<i32>(pix, 32);
+          const b: f32 = bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
+          const vb = f32x4.splat(b);
+          for (let ky = 0; ky < 2; ky++) {
+            const oy = 2 * iy + ky;
+            if (oy < rowStart || oy >= rowEnd) continue;
+            const r0 = tile + (<usize>(ky * 2) << 5);
+            const e0 = v128.load(r0), e1 = v128.load(r0, 16);
+            const f0 = v128.load(r0, 32), f1 = v128.load(r0, 48);
+            const o = out + ((<usize>co * outHW + <usize>(oy * outW + 2 * ix)) << 2);
+            v128.store(o, activate(f32x4.add(v128.shuffle<f32>(e0, f0, 0, 4, 1, 5), vb), act, slope));
+            v128.store(o, activate(f32x4.add(v128.shuffle<f32>(e0, f0, 2, 6, 3, 7), vb), act, slope), 16);
+            v128.store(o, activate(f32x4.add(v128.shuffle<f32>(e1, f1, 0, 4, 1, 5), vb), act, slope), 32);
+            v128.store(o, activate(f32x4.add(v128.shuffle<f32>(e1, f1, 2, 6, 3, 7), vb), act, slope), 48);
+          }
+          continue;
+        }
+        for (let i = 0; i < 4; i++) {
+          const r = rb * 4 + i;
+          const coL = r / KK;
+          if (coL < lo || coL >= hi) continue;
+          const kk = r - coL * KK;
+          const ky = kk / kW;
+          const kx = kk - ky * kW;
+          const co = gCo0 + coL;
+          const oc = out + (<usize>co * outHW << 2);
+          const b: f32 = direct && bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
+          const t = tile + (<usize>i << 5);
+          for (let j = 0; j < np; j++) {
+            const oy = load<i32>(pix + (<usize>j << 2)) * sH - padH + ky * dH;
+            if (oy < rowStart || oy >= rowEnd) continue;
+            const ox = load<i32>(pix + (<usize>j << 2), 32) * sW - padW + kx * dW;
+            if (<u32>ox >= <u32>outW) continue;
+            const o = oc + (<usize>(oy * outW + ox) << 2);
+            const v = load<f32>(t + (<usize>j << 2));
+            if (direct) store<f32>(o, activate1(v + b, act, slope1));
+            else store<f32>(o, load<f32>(o) + v);
+          }
+        }
+      }
+    }
+  }
+
+  // Activation after accumulation (the direct path fused it).
+  if (!direct && act != ACT_NONE) {
+    for (let co = coStart; co < coEnd; co++) {
+      const o = out + ((<usize>co * outHW + <usize>(rowStart * outW)) << 2);
+      const n = (rowEnd - rowStart) * outW;
+      const n4 = n & ~3;
+      for (let i = 0; i < n4; i += 4) v128.store(o + (<usize>i << 2), activate(v128.load(o + (<usize>i << 2)), act, slope));
+      for (let i = n4; i < n; i++) store<f32>(o + (<usize>i << 2), activate1(load<f32>(o + (<usize>i << 2)), act, slope1));
+    }
+  }
+}
