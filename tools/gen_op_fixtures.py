@@ -456,6 +456,13 @@ interp_case([1, 2, 5, 7], {'size': [10, 14], 'mode': 'bilinear', 'alignCorners':
 interp_case([1, 2, 5, 7], {'size': [10, 14], 'mode': 'bilinear', 'alignCorners': False})
 interp_case([1, 1, 3, 3], {'size': [1, 1], 'mode': 'bilinear', 'alignCorners': True})
 interp_case([1, 1, 7, 5], {'size': [3, 2], 'mode': 'nearest'})
+# Sizes where the float32 scale (as torch computes it) floors differently from exact arithmetic.
+interp_case([1, 1, 3, 14], {'size': [5, 46], 'mode': 'nearest'})
+interp_case([1, 1, 26, 2], {'size': [22, 3], 'mode': 'nearest'})
+interp_case([1, 1, 26, 28], {'size': [44, 46], 'mode': 'nearest'})
+interp_case([1, 1, 26, 14], {'size': [44, 46], 'mode': 'bilinear'})
+interp_case([1, 1, 9, 7], {'scaleFactor': [1 / 3, 0.7], 'mode': 'nearest'})
+interp_case([1, 1, 9, 7], {'scaleFactor': [1 / 3, 0.7], 'mode': 'bilinear'})
 interp_case([1, 1, 4, 4], {'size': 3, 'scaleFactor': 2}, 'ERR_INVALID_ARG_VALUE')
 interp_case([1, 1, 4, 4], {'mode': 'nearest'}, 'ERR_INVALID_ARG_TYPE')
 interp_case([1, 1, 4, 4], {'scaleFactor': 2, 'mode': 'nearest', 'alignCorners': True}, 'ERR_INVALID_ARG_VALUE')
