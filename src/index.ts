@@ -16,3 +16,24 @@ export type {
 export { registerBackend, setBackend, getBackend, listBackends } from './ops/backend.js';
 export type { Backend } from './ops/backend.js';
 export { referenceBackend } from './ops/reference/index.js';
+export type {
+  Graph, GraphNode, SerializedGraph, ValueInfo, OpName, NodeOf, FusedActivation, Pair2, CoordinateMode, ResizeMode,
+  NearestRounding, ResizeAttrs, Conv2dAttrs, ConvTranspose2dAttrs, Conv2dNode, ConvTranspose2dNode,
+} from './graph/ir.js';
+export { OP_NAMES, nodeLabel, conv2dAttrs, convTranspose2dAttrs, symmetricPads, emptyGraph } from './graph/ir.js';
+export { topologicalOrder, inferShapes, graphError } from './graph/graph.js';
+export { runGraph } from './graph/execute.js';
+export type { RunGraphOptions, GraphInputs } from './graph/execute.js';
+export { foldBatchNorm, fuseActivations, optimizeGraph, pruneInitializers } from './graph/passes.js';
+export { buildUnet, unetWeightShapes, resolveUnetConfig, UNET_BN_EPS } from './models/unet.js';
+export type { UnetConfig, BuildUnetOptions } from './models/unet.js';
+export type {
+  Model, ModelMeta, ModelInputMeta, ModelOutputMeta, UnetArchitecture, UpMode, ColorMode, ResizePolicy, OutputActivation,
+  ModelSourceFormat,
+} from './models/model.js';
+export { defaultMeta, UP_MODES } from './models/model.js';
+export { loadModel, detectModelFormat } from './models/load.js';
+export { saveModel, loadNative, parseModelJson, NATIVE_FORMAT, NATIVE_FORMAT_VERSION } from './models/native.js';
+export type { SaveModelOptions } from './models/native.js';
+export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from './models/safetensors.js';
+export type { SafetensorsContents, SafetensorsWriteOptions } from './models/safetensors.js';
