@@ -96,7 +96,12 @@ function findCycle(remaining: GraphNode[], producer: Map<string, GraphNode>): Gr
     for (const i of n.inputs) {
       const p = producer.get(i);
       if (!p || !inRemaining.has(p)) continue;
-      if (state.get(p) === 1) return stack.slice(stack.indexOf(p)).reverse();
+      if (state.get(p) === 1) {
+        // Data-flow order, starting from the node listed first.
+        const cycle = stack.slice(stack.indexOf(p)).reverse();
+        const first = cycle.reduce((best, c, k) => (remaining.indexOf(c) < remaining.indexOf(cycle[best]!) ? k : best), 0);
+        return [...cycle.slice(first), ...cycle.slice(0, first)];
+      }
       if (state.get(p) === undefined) {
         const found = visit(p);
         if (found) return found;
