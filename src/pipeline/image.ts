@@ -73,7 +73,8 @@ export async function decodeImage(input: string | Buffer | Uint8Array, options: 
   const is16 = meta.depth === 'ushort';
   const gray = meta.space === 'b-w' || meta.space === 'grey16';
   let pipeline = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'error', autoOrient: true });
-  if (!gray && meta.space !== 'srgb' && meta.space !== 'rgb16') pipeline = pipeline.toColourspace(is16 ? 'rgb16' : 'srgb');
+  // Without an explicit colour space sharp's raw output is 8-bit sRGB; name it to keep gray and 16 bits.
+  pipeline = pipeline.toColourspace(gray ? (is16 ? 'grey16' : 'b-w') : is16 ? 'rgb16' : 'srgb');
   let data: Buffer;
   let info: OutputInfo;
   try {

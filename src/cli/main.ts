@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/**
+ * The `unet` command line. `buildArgv(argv)` builds the parser from an argument list (pure: tests never touch
+ * `process.argv`); one module per command in `commands/` exports `command, describe, builder, handler`.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import yargs, { type Argv } from 'yargs';
+import * as segment from './commands/segment.js';
+import { EXIT, UsageError } from './errors.js';
+
+/** Build the parser for `argv` (the arguments after the program name). Nothing runs until it is parsed. */
+export function buildArgv(argv: readonly string[]): Argv {
+  return yargs([...argv])
+    .scriptName('unet')
+    .usage('$0 <command> [options]\n\nRun U-Net segmentation models on images.')
+    .command(segment as never)
+    .demandCommand(1, 'Give a command (see the list above)')
+    .recommendCommands()
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err instanceof UsageError || !err ? new UsageError(msg ?? err?.message ?? 'invalid arguments') : err;
+    });
+}
+
+/** Run the command line; resolves to the exit code (also set on process.exitCode). */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildArgv(argv).parseAsync();
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`unet: ${e.message}\nRun "unet --help" or "unet <command> --help" for usage.\n`);
+      process.exitCode = EXIT.USAGE;
+    } else {
+      process.stderr.write(`unet: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = EXIT.FAILED;
+    }
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) void main(process.argv.slice(2));
