@@ -74,7 +74,7 @@ function bindInputs(graph: Graph, inputs: GraphInputs): Map<string, Tensor> {
   } else if (typeof inputs === 'object' && inputs !== null) {
     for (const vi of graph.inputs) {
       const t = (inputs as Record<string, Tensor>)[vi.name];
-      if (t === undefined) throw invalidParameter('runGraph', 'inputs', `a tensor for graph input '${vi.name}'`, { raw: 'none' });
+      if (t === undefined) throw invalidType('runGraph', `inputs['${vi.name}']`, 'a Tensor (graph input)', t);
       feeds.set(vi.name, t);
     }
   } else {
