@@ -75,6 +75,12 @@ export interface Model {
   readonly architecture: UnetArchitecture | null;
   readonly meta: ModelMeta;
   readonly source: { readonly format: ModelSourceFormat; readonly path: string | null };
+  /**
+   * Present on models whose graph was specialized for one input shape (ONNX graphs that compute sizes from
+   * shapes): the same model imported again for another input shape. Executors call it when `graph.inputs`
+   * declares a concrete shape that differs from the input they were given.
+   */
+  readonly specialize?: (inputShape: readonly number[]) => Model;
 }
 
 /** Default metadata for a model with `channels` inputs and `classes` outputs (used when a file carries none). */

@@ -1,0 +1,90 @@
+/**
+ * Load an ONNX model (U-Net, U²-Net, ISNet and similar fully convolutional networks) as a {@link Model}.
+ *
+ * The file is decoded with the generated ONNX schema ({@link readOnnx}) and imported into the graph IR
+ * ({@link importOnnx}). Shape sub-graphs are folded to constants for a concrete input shape; when the result
+ * depends on that shape, the model carries `specialize(shape)` to import it again for another one.
+ */
+import { readFile } from 'node:fs/promises';
+import { ErrorCode, UnetError } from '../../errors.js';
+import type { Model } from '../model.js';
+import { defaultMeta } from '../model.js';
+import { importOnnx, type OnnxInputShapes } from './importer.js';
+import { readOnnx, type OnnxModelData } from './reader.js';
+
+export { readOnnx } from './reader.js';
+export type { OnnxModelData, OnnxNode, OnnxTensor, OnnxAttribute } from './reader.js';
+export {
+  importOnnx, SUPPORTED_ONNX_OPS, ONNX_PAD_MODES, ONNX_COORDINATE_MODES, ONNX_NEAREST_MODES, ONNX_RESIZE_MODES,
+} from './importer.js';
+export type { OnnxImport, OnnxInputShapes } from './importer.js';
+
+/** Spatial size used for dynamic H/W when no input shape is given (the graph is re-specialized on demand). */
+export const DEFAULT_SPECIALIZATION_SIZE = 512;
+
+/** Options of {@link loadOnnx}. */
+export interface LoadOnnxOptions {
+  /** Input shape(s) to specialize for; default: the declared shape (dynamic batch 1, dynamic H/W 512). */
+  inputShape?: OnnxInputShapes;
+}
+
+/**
+ * Build a Model from a decoded ONNX model.
+ * @throws {UnetError} ERR_UNSUPPORTED_OP, ERR_GRAPH, ERR_MODEL_FORMAT; {RangeError} ERR_SHAPE_MISMATCH
+ */
+export function onnxModel(data: OnnxModelData, options: LoadOnnxOptions = {}): Model {
+  const shapes = options.inputShape ?? defaultShapes(data);
+  const imported = importOnnx(data, shapes);
+  const graph = imported.graph;
+  const first = graph.inputs[0];
+  const channels = imported.inputShapes[first?.name ?? '']?.[1] ?? 3;
+  const classes = imported.outputShapes[graph.outputs[0] ?? '']?.[1] ?? 1;
+  const name = data.file.split(/[\\/]/).pop()!.replace(/\.[^.]*$/, '');
+  const meta = {
+    ...defaultMeta(channels, classes, name),
+    provenance: {
+      format: 'onnx',
+      file: data.file,
+      producer: data.producer,
+      opset: data.opsets.get('') ?? 0,
+      ...(imported.sizeDependent ? { specializedFor: imported.inputShapes } : {}),
+    },
+  };
+  const model: Model = {
+    graph,
+    architecture: null,
+    meta,
+    source: { format: 'onnx', path: data.file },
+    ...(imported.sizeDependent
+      ? {
+          specialize: (inputShape: readonly number[]): Model =>
+            onnxModel(data, { inputShape: first ? { [first.name]: inputShape } : inputShape }),
+        }
+      : {}),
+  };
+  return model;
+}
+
+function defaultShapes(data: OnnxModelData): OnnxInputShapes {
+  const out: Record<string, number[]> = {};
+  for (const vi of data.graph.inputs) {
+    if (!vi.dims) continue;
+    out[vi.name] = vi.dims.map((d, i) => d ?? (i === 0 ? 1 : i >= vi.dims!.length - 2 ? DEFAULT_SPECIALIZATION_SIZE : 1));
+  }
+  return out;
+}
+
+/**
+ * Load an `.onnx` file.
+ * @throws {UnetError} ERR_IO (unreadable), ERR_MODEL_FORMAT (truncated, malformed, external data),
+ *   ERR_UNSUPPORTED_OP (op type, node name, opset), ERR_GRAPH (cycle, missing input)
+ */
+export async function loadOnnx(path: string, options: LoadOnnxOptions = {}): Promise<Model> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (cause) {
+    throw new UnetError(ErrorCode.IO, `${path}: cannot read the model (${(cause as Error).message})`, { cause });
+  }
+  return onnxModel(readOnnx(buf, path), options);
+}

@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runGraph } from '../src/graph/execute.js';
+import type { Model } from '../src/models/model.js';
+import { loadOnnx } from '../src/models/onnx/index.js';
+import { Tensor } from '../src/tensor/tensor.js';
+
+const MODELS = join(import.meta.dirname, 'fixtures', 'models');
+
+function readF32(path: string, shape: number[]): Tensor {
+  const b = readFileSync(path);
+  return new Tensor(shape, new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+}
+
+function maxAbsDiff(a: Tensor, b: Tensor): number {
+  let m = 0;
+  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
+  return m;
+}
+
+/** Run a model on x, re-specializing it first when its graph was imported for another shape. */
+function run(model: Model, x: Tensor): Record<string, Tensor> {
+  const declared = model.graph.inputs[0]!.shape;
+  const fits = declared.length === x.shape.length && declared.every((d, i) => d === null || d === x.shape[i]);
+  return runGraph(!fits && model.specialize ? model.specialize(x.shape) : model, x);
+}
+
+interface MilesialSpec {
+  name: string;
+  dir: string;
+  onnx: { file: string; opset: number; dynamicAxes: boolean };
+  input: { file: string; shape: number[] };
+  output: { file: string; shape: number[]; maxAbs: number };
+}
+const milesial = JSON.parse(readFileSync(join(MODELS, 'index.json'), 'utf8')) as { models: MilesialSpec[] };
+
+describe('loadOnnx: milesial U-Nets exported by torch.onnx match PyTorch', () => {
+  for (const spec of milesial.models) {
+    const label = `${spec.name} opset ${spec.onnx.opset} ${spec.onnx.dynamicAxes ? 'dynamic axes' : 'fixed size'}`;
+    it(`${label}: output within 1e-4·max|y| of PyTorch`, async () => {
+      const model = await loadOnnx(join(MODELS, spec.dir, spec.onnx.file));
+      expect(model.source.format).toBe('onnx');
+      const x = readF32(join(MODELS, spec.dir, spec.input.file), spec.input.shape);
+      const want = readF32(join(MODELS, spec.dir, spec.output.file), spec.output.shape);
+      const out = Object.values(run(model, x))[0]!;
+      expect(out.shape).toEqual(spec.output.shape);
+      expect(maxAbsDiff(out, want)).toBeLessThanOrEqual(1e-4 * spec.output.maxAbs);
+    });
+  }
+});
