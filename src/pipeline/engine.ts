@@ -5,6 +5,10 @@
 import { ErrorCode, UnetError } from '../errors.js';
 import { inferShapes } from '../graph/graph.js';
 import { runGraph } from '../graph/execute.js';
+import { optimizeGraph } from '../graph/passes.js';
+// Registers the WebAssembly SIMD kernels as the default backend.
+import '../kernels/backend.js';
+import { loadModel } from '../models/load.js';
 import type { Model } from '../models/model.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -30,7 +34,9 @@ export interface EngineOptions {
  */
 export async function createEngine(model: Model, options: EngineOptions): Promise<Engine> {
   void options.workers;
-  const graph = model.graph;
+  // Fold BatchNorm into the convolutions and fuse activations once, not per tile.
+  const graph = optimizeGraph(model.graph);
+  const runnable: Model = { ...model, graph };
   const input = graph.inputs[0];
   if (!input) throw new UnetError(ErrorCode.MODEL_FORMAT, `${model.meta.name}: the graph has no input`);
   const outputName = graph.outputs[0];
@@ -49,7 +55,7 @@ export async function createEngine(model: Model, options: EngineOptions): Promis
       if (closed) throw new UnetError(ErrorCode.CLOSED, `${model.meta.name}: the engine is closed`);
       // Yield to the event loop between tiles so decoding and writing of other images progress.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      return runGraph(model, { [input.name]: x })[outputName]!;
+      return runGraph(runnable, { [input.name]: x })[outputName]!;
     },
     async close(): Promise<void> {
       closed = true;
@@ -62,14 +68,5 @@ export async function createEngine(model: Model, options: EngineOptions): Promis
  * @throws {UnetError} ERR_IO / ERR_MODEL_FORMAT naming the path
  */
 export async function loadEngineModel(file: string): Promise<Model> {
-  // The loader lives in src/models/load.ts; resolved at run time so the pipeline builds before it lands.
-  const specifier = '../models/load.js';
-  let mod: { loadModel?: (p: string) => Promise<Model> };
-  try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch (e) {
-    throw new UnetError(ErrorCode.MODEL_FORMAT, `${file}: no model loader is available in this build`, { cause: e });
-  }
-  if (typeof mod.loadModel !== 'function') throw new UnetError(ErrorCode.MODEL_FORMAT, `${file}: no model loader is available in this build`);
-  return mod.loadModel(file);
+  return loadModel(file);
 }
