@@ -7,7 +7,7 @@
  */
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
-import { describeValue, modelFormatError } from '../errors.js';
+import { ErrorCode, UnetError, describeValue, modelFormatError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Graph, GraphNode, SerializedGraph, ValueInfo } from '../graph/ir.js';
 import { COORDINATE_MODES, CONV_PADDING_MODES, NEAREST_ROUNDINGS, OP_NAMES, PAD_MODES, RESIZE_MODES } from '../graph/ir.js';
@@ -28,14 +28,14 @@ export async function resolveModelJson(path: string): Promise<string> {
   try {
     s = await stat(path);
   } catch (e) {
-    throw modelFormatError(path, `cannot read the model (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, e);
+    throw new UnetError(ErrorCode.IO, `${path}: cannot read the model (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
   return s.isDirectory() ? join(path, 'model.json') : path;
 }
 
 /**
  * Load a native model (a folder containing model.json, or the model.json path).
- * @throws {UnetError} ERR_MODEL_FORMAT for unreadable or invalid model.json / weights (naming the file and field)
+ * @throws {UnetError} ERR_MODEL_FORMAT for invalid model.json / weights (naming the file and field), ERR_IO when unreadable
  */
 export async function loadNative(path: string): Promise<Model> {
   const jsonPath = await resolveModelJson(path);
@@ -43,7 +43,7 @@ export async function loadNative(path: string): Promise<Model> {
   try {
     text = await readFile(jsonPath, 'utf8');
   } catch (e) {
-    throw modelFormatError(jsonPath, `cannot read model.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, e);
+    throw new UnetError(ErrorCode.IO, `${jsonPath}: cannot read model.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
   let doc: unknown;
   try {

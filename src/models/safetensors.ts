@@ -9,7 +9,7 @@
  * integers converted).
  */
 import { open, readFile, writeFile, rename } from 'node:fs/promises';
-import { formatShape, modelFormatError } from '../errors.js';
+import { ErrorCode, UnetError, formatShape, modelFormatError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Largest header accepted (the reference implementation's limit). */
@@ -84,13 +84,17 @@ export function parseSafetensors(bytes: Uint8Array, file = 'safetensors'): Safet
     if (begin > end) throw fail(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
     if (end > dataLen) throw fail(`${where}: data_offsets [${begin}, ${end}] reach past the ${dataLen}-byte data buffer (truncated file?)`);
     let count = 1;
+    let capped = false;
     for (const d of shape as number[]) {
       count *= d;
-      if (count > dataLen) break; // no tensor can hold more elements than the file has bytes
+      if (count > dataLen) {
+        capped = !(shape as number[]).includes(0); // no tensor can hold more elements than the file has bytes
+        break;
+      }
     }
     const expected = count * DTYPE_SIZES[dtype]!;
-    if (expected !== end - begin) {
-      throw fail(`${where}: ${dtype} shape ${formatShape(shape as number[])} needs ${expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+    if (capped || expected !== end - begin) {
+      throw fail(`${where}: ${dtype} shape ${formatShape(shape as number[])} needs ${capped ? 'more than ' : ''}${expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
     }
     entries.push({ name, dtype, shape: shape as number[], begin, end });
   }
@@ -187,14 +191,14 @@ export function floatToHalf(v: number): number {
 
 /**
  * Read and parse a safetensors file.
- * @throws {UnetError} ERR_MODEL_FORMAT (malformed) or ERR_IO-free Node errors (ENOENT …) wrapped as ERR_MODEL_FORMAT
+ * @throws {UnetError} ERR_MODEL_FORMAT (malformed), ERR_IO (unreadable)
  */
 export async function readSafetensors(path: string): Promise<SafetensorsContents> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw modelFormatError(path, `cannot read the weights file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, e);
+    throw new UnetError(ErrorCode.IO, `${path}: cannot read the weights file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
   return parseSafetensors(bytes, path);
 }
