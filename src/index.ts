@@ -37,3 +37,19 @@ export { saveModel, loadNative, parseModelJson, NATIVE_FORMAT, NATIVE_FORMAT_VER
 export type { SaveModelOptions } from './models/native.js';
 export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from './models/safetensors.js';
 export type { SafetensorsContents, SafetensorsWriteOptions } from './models/safetensors.js';
+export { createPipeline } from './pipeline/pipeline.js';
+export type {
+  Pipeline, SegmentResult, SegmentStats, SegmentTimings, SegmentOptions, SegmentInput, SegmentManyOptions, SegmentManyItem,
+} from './pipeline/pipeline.js';
+export {
+  resolvePipelineOptions, DEFAULT_PIPELINE_OPTIONS, DEFAULT_MODEL_PATH, OUTPUT_KINDS, OUTPUT_KIND_NAMES, RESIZE_MODES,
+  PRECISIONS, OVERLAY_FORMATS,
+} from './pipeline/options.js';
+export type {
+  PipelineOptions, FilledPipelineOptions, OutputKind, OutputKindInfo, ResizeMode as PipelineResizeMode, Precision, OverlayFormat,
+  PadMode as PipelinePadMode,
+} from './pipeline/options.js';
+export { encodeOutput, outputFileName, writeFileAtomic, cleanStaleTempFiles } from './pipeline/writers.js';
+export type { EncodeOptions, EncodableResult } from './pipeline/writers.js';
+export { decodeImage } from './pipeline/image.js';
+export type { DecodedImage, DecodeOptions } from './pipeline/image.js';
