@@ -49,3 +49,35 @@ describe('loadOnnx: milesial U-Nets exported by torch.onnx match PyTorch', () =>
     });
   }
 });
+
+const IMPORT = join(import.meta.dirname, 'fixtures', 'import');
+interface ImportCase {
+  input: { file: string; shape: number[] };
+  outputs: { file: string; shape: number[]; maxAbs: number }[];
+}
+interface ImportSpec {
+  name: string;
+  file: string;
+  opset: number;
+  dynamicAxes: boolean;
+  cases: ImportCase[];
+}
+const imports = JSON.parse(readFileSync(join(IMPORT, 'index.json'), 'utf8')) as { models: ImportSpec[] };
+
+describe('loadOnnx: U²-Net RSU blocks and an ISNet-like model match PyTorch on every output', () => {
+  for (const spec of imports.models) {
+    for (const [k, c] of spec.cases.entries()) {
+      it(`${spec.file} case ${k} x=${JSON.stringify(c.input.shape)}: ${c.outputs.length} outputs within 1e-4·max|y|`, async () => {
+        const model = await loadOnnx(join(IMPORT, spec.file));
+        expect(model.graph.outputs).toHaveLength(c.outputs.length);
+        const x = readF32(join(IMPORT, c.input.file), c.input.shape);
+        const outs = run(model, x);
+        c.outputs.forEach((o, j) => {
+          const got = outs[model.graph.outputs[j]!]!;
+          expect(got.shape).toEqual(o.shape);
+          expect(maxAbsDiff(got, readF32(join(IMPORT, o.file), o.shape))).toBeLessThanOrEqual(1e-4 * o.maxAbs);
+        });
+      });
+    }
+  }
+});
