@@ -8,6 +8,8 @@ import {
   convOutSize,
   convTranspose2dGeometry,
   convTransposeOutSize,
+  interpolateGeometry,
+  padGeometry,
   pool2dGeometry,
   poolOutSize,
   samePads,
@@ -113,5 +115,34 @@ describe('pool output size with ceilMode', () => {
   it('maxPool2d stride defaults to the kernel size', () => {
     expect(maxPool2d(new Tensor([1, 1, 8, 6]), { kernelSize: 2 }).shape).toEqual([1, 1, 4, 3]);
     expect(maxPool2d(new Tensor([1, 1, 8, 6]), { kernelSize: [2, 3] }).shape).toEqual([1, 1, 4, 2]);
+  });
+});
+
+describe('interpolate and pad geometry', () => {
+  it('scaleFactor 1.5 on 5×4 gives floor sizes 7×6 and ratios 1/1.5 in float32', () => {
+    const g = interpolateGeometry('interpolate', { x: [2, 3, 5, 4], size: null, scaleFactor: [1.5, 1.5], mode: 'nearest', alignCorners: false });
+    expect([g.planes, g.outH, g.outW]).toEqual([6, 7, 6]);
+    expect(g.scaleH).toBe(Math.fround(1 / 1.5));
+  });
+  it('a size gives in/out ratios; bilinear alignCorners gives (in-1)/(out-1), 0 for out=1', () => {
+    const g = interpolateGeometry('interpolate', { x: [1, 1, 14, 5], size: [46, 1], scaleFactor: null, mode: 'bilinear', alignCorners: true });
+    expect([g.scaleH, g.scaleW]).toEqual([Math.fround(13 / 45), 0]);
+    const h = interpolateGeometry('interpolate', { x: [1, 1, 14, 5], size: [46, 1], scaleFactor: null, mode: 'nearest', alignCorners: false });
+    expect([h.scaleH, h.scaleW]).toEqual([Math.fround(14 / 46), 5]);
+  });
+  it('a factor that empties the output throws ERR_OUTPUT_SIZE', () => {
+    expect(() => interpolateGeometry('interpolate', { x: [1, 1, 3, 3], size: null, scaleFactor: [0.2, 1], mode: 'nearest', alignCorners: false }))
+      .toThrow(expect.objectContaining({ code: 'ERR_OUTPUT_SIZE' }));
+  });
+  it('pad [1, 2, -1, 3] on [2, 3, 4, 5] gives [2, 3, 6, 8] over 6 planes', () => {
+    const g = padGeometry({ x: [2, 3, 4, 5], pads: [1, 2, -1, 3], mode: 'constant', value: 0 });
+    expect(g.outShape).toEqual([2, 3, 6, 8]);
+    expect(g.planes).toBe(6);
+    expect(g.pad).toEqual({ top: -1, bottom: 3, left: 1, right: 2 });
+  });
+  it('a 2-element pad touches only the last dim', () => {
+    const g = padGeometry({ x: [3, 4, 5], pads: [2, 0], mode: 'reflect', value: 0 });
+    expect(g.outShape).toEqual([3, 4, 7]);
+    expect([g.planes, g.inH, g.outH]).toEqual([12, 1, 1]);
   });
 });

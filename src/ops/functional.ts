@@ -14,6 +14,8 @@ import { getBackend, listBackends, type Backend } from './backend.js';
 import {
   conv2dGeometry,
   convTranspose2dGeometry,
+  interpolateGeometry,
+  padGeometry,
   pool2dGeometry,
   type ActivationKind,
   type BinaryOp,
@@ -474,7 +476,6 @@ export function pad(x: Tensor, pads: readonly number[], options?: PadOptions): T
     throw invalidParameter(where, 'value', `no fill value with mode '${mode}' (only 'constant' uses it)`, o.value);
   }
   const backend = backendFor(where, o.backend);
-  const [left, right, top, bottom] = pads.length === 4 ? (pads as [number, number, number, number]) : [pads[0]!, pads[1]!, 0, 0];
   const spatialDims = pads.length / 2;
   if (mode === 'constant') {
     checkRank(where, 'input', x, [1, 2, 3, 4, 5].filter((r) => r >= spatialDims), `at least ${spatialDims} dimensions`);
@@ -482,10 +483,9 @@ export function pad(x: Tensor, pads: readonly number[], options?: PadOptions): T
     // F.pad's non-constant modes pad the trailing 1 or 2 dims of an unbatched or batched tensor only.
     checkRank(where, 'input', x, [spatialDims + 1, spatialDims + 2], `${spatialDims + 1}D or ${spatialDims + 2}D for ${spatialDims}-dim ${mode} padding`);
   }
-  const inW = x.shape[x.rank - 1]!;
-  const inH = pads.length === 4 ? x.shape[x.rank - 2]! : 1;
-  const outH = inH + top + bottom;
-  const outW = inW + left + right;
+  const g = padGeometry({ x: x.shape, pads, mode, value });
+  const { inH, inW, outH, outW } = g;
+  const { left, right, top, bottom } = g.pad;
   if (mode !== 'constant') checkNonEmpty(where, 'input', x, x.rank - spatialDims - 1);
   const check = (ok: boolean, expected: string) => {
     if (!ok) {
@@ -504,13 +504,8 @@ export function pad(x: Tensor, pads: readonly number[], options?: PadOptions): T
     const keptH = inH + Math.min(top, 0) + Math.min(bottom, 0);
     check(Math.max(left, right) <= keptW && Math.max(top, bottom) <= keptH, 'circular pads at most the size left after negative pads crop');
   }
-  const lead = x.shape.slice(0, x.rank - spatialDims);
-  const planes = lead.reduce((a, b) => a * b, 1);
-  const outShape = pads.length === 4 ? [...lead, outH, outW] : [...lead, outW];
-  const out = new Tensor(outShape);
-  if (out.size > 0) {
-    backend.pad({ planes, inH, inW, outH, outW, pad: { top, bottom, left, right }, mode, value }, x.data, out.data);
-  }
+  const out = new Tensor(g.outShape);
+  if (out.size > 0) backend.pad(g, x.data, out.data);
   return out;
 }
 
@@ -613,11 +608,10 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
   const backend = backendFor(where, o.backend);
   checkRank(where, 'input', x, [4], 'NCHW');
   checkNonEmpty(where, 'input', x, 1);
-  const [n, c, inH, inW] = x.shape as [number, number, number, number];
-  let outH: number, outW: number;
+  let size: [number, number] | null = null;
   let factor: [number, number] | null = null;
   if (hasSize) {
-    [outH, outW] = toPair(where, 'size', o.size, 1);
+    size = toPair(where, 'size', o.size, 1);
   } else {
     const sf = o.scaleFactor;
     const pair: unknown[] = Array.isArray(sf) ? sf : [sf, sf];
@@ -627,22 +621,9 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
       if (!Number.isFinite(v) || v <= 0) throw invalidParameter(where, i === 0 ? 'scaleFactor' : 'scaleFactor[1]', 'a positive finite number', v);
     });
     factor = pair as [number, number];
-    outH = Math.floor(inH * factor[0]);
-    outW = Math.floor(inW * factor[1]);
-    if (outH < 1 || outW < 1) {
-      throw outputTooSmall(where, `expected output sizes > 0 but input (H: ${inH}, W: ${inW}) × scaleFactor [${factor.join(', ')}] gives (H: ${outH}, W: ${outW})`);
-    }
   }
-  const scale = (inSize: number, outSize: number, f: number | null) => {
-    if (mode === 'bilinear' && alignCorners) return outSize > 1 ? Math.fround((inSize - 1) / (outSize - 1)) : 0;
-    return f !== null ? Math.fround(1 / f) : Math.fround(inSize / outSize);
-  };
-  const g = {
-    planes: n * c, inH, inW, outH, outW, mode, alignCorners,
-    scaleH: scale(inH, outH, factor && factor[0]),
-    scaleW: scale(inW, outW, factor && factor[1]),
-  };
-  const out = new Tensor([n, c, outH, outW]);
+  const g = interpolateGeometry(where, { x: x.shape, size, scaleFactor: factor, mode, alignCorners });
+  const out = new Tensor([x.shape[0]!, x.shape[1]!, g.outH, g.outW]);
   if (out.size > 0) backend.interpolate(g, x.data, out.data);
   return out;
 }

@@ -331,3 +331,75 @@ export interface ConcatGeometry {
   /** Product of the dimensions after dim 1. */
   readonly spatial: number;
 }
+
+/**
+ * PyTorch's source-per-destination ratio of one axis (area_pixel_compute_scale, torch 1.13), rounded to float32 as
+ * torch computes it: (in-1)/(out-1) for bilinear with alignCorners (0 when out = 1), else 1/scaleFactor when a
+ * factor was given (recompute_scale_factor unset), else in/out.
+ */
+export function interpolateScale(inSize: number, outSize: number, mode: InterpolateMode, alignCorners: boolean, scaleFactor: number | null): number {
+  if (mode === 'bilinear' && alignCorners) return outSize > 1 ? Math.fround((inSize - 1) / (outSize - 1)) : 0;
+  return scaleFactor !== null ? Math.fround(1 / scaleFactor) : Math.fround(inSize / outSize);
+}
+
+export interface InterpolateGeometryInput {
+  /** [N, C, H, W] */
+  readonly x: readonly number[];
+  /** Output [h, w] when given as a size; null when scaleFactor decides it. */
+  readonly size: Pair | null;
+  /** [h, w] factors (positive); null when size is given. */
+  readonly scaleFactor: readonly [number, number] | null;
+  readonly mode: InterpolateMode;
+  readonly alignCorners: boolean;
+}
+
+/**
+ * Output size floor(in · scaleFactor) (or the given size) and the sampling ratios of F.interpolate.
+ * @throws {RangeError} ERR_OUTPUT_SIZE when a scale factor gives an output size < 1
+ */
+export function interpolateGeometry(where: string, p: InterpolateGeometryInput): InterpolateGeometry {
+  const [n, c, inH, inW] = p.x as [number, number, number, number];
+  const f = p.scaleFactor;
+  const [outH, outW] = p.size !== null ? p.size : [Math.floor(inH * f![0]), Math.floor(inW * f![1])];
+  if (outH < 1 || outW < 1) {
+    throw outputTooSmall(
+      where,
+      `expected output sizes > 0 but input (H: ${inH}, W: ${inW}) × scaleFactor [${f!.join(', ')}] gives (H: ${outH}, W: ${outW})`,
+    );
+  }
+  return {
+    planes: n * c, inH, inW, outH, outW, mode: p.mode, alignCorners: p.alignCorners,
+    scaleH: interpolateScale(inH, outH, p.mode, p.alignCorners, f && f[0]),
+    scaleW: interpolateScale(inW, outW, p.mode, p.alignCorners, f && f[1]),
+  };
+}
+
+export interface PadGeometryInput {
+  /** Full input shape; pads apply to the last `pads.length / 2` dims (1 or 2). */
+  readonly x: readonly number[];
+  /** [left, right] or [left, right, top, bottom]; negative values crop. */
+  readonly pads: readonly number[];
+  readonly mode: PadMode;
+  readonly value: number;
+}
+
+/** Sizes of F.pad: out = in + before + after on each padded dim; leading dims folded into `planes`. */
+export function padGeometry(p: PadGeometryInput): PadGeometry & { readonly outShape: number[] } {
+  const rank = p.x.length;
+  const two = p.pads.length === 4;
+  const [left, right] = [p.pads[0]!, p.pads[1]!];
+  const [top, bottom] = two ? [p.pads[2]!, p.pads[3]!] : [0, 0];
+  const inW = p.x[rank - 1]!;
+  const inH = two ? p.x[rank - 2]! : 1;
+  const outH = inH + top + bottom;
+  const outW = inW + left + right;
+  const lead = p.x.slice(0, rank - (two ? 2 : 1));
+  return {
+    planes: lead.reduce((a, b) => a * b, 1),
+    inH, inW, outH, outW,
+    pad: { top, bottom, left, right },
+    mode: p.mode,
+    value: p.value,
+    outShape: two ? [...lead, outH, outW] : [...lead, outW],
+  };
+}
