@@ -1,0 +1,105 @@
+/**
+ * `unet inspect <model>`: every layer with its output shape, parameters and FLOPs for one input size, and totals.
+ * `--json` prints the same as one JSON document.
+ */
+import type { Argv } from 'yargs';
+import { summarizeGraph, type GraphSummary } from '../../graph/summary.js';
+import { loadModel } from '../../models/load.js';
+import type { Model } from '../../models/model.js';
+import { UsageError } from '../errors.js';
+
+export const command = 'inspect <model>';
+export const describe = 'Print the layers of a model with output shapes, parameters and FLOPs';
+
+/** Parsed arguments of `unet inspect`. */
+export interface InspectArgs {
+  model: string;
+  size?: [number, number];
+  batch: number;
+  json: boolean;
+}
+
+/**
+ * Parse `--size`: `HxW` (e.g. `256x320`) or one number for a square.
+ * @throws {UsageError} for anything else
+ */
+export function parseSize(v: unknown): [number, number] {
+  const s = String(v).trim();
+  const m = /^(\d+)(?:\s*[x×,]\s*(\d+))?$/i.exec(s);
+  const h = m ? Number(m[1]) : NaN;
+  const w = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(h >= 1 && w >= 1 && h <= 1 << 16 && w <= 1 << 16)) {
+    throw new UsageError(`Expected --size as HxW (e.g. 256x256) with sides in 1..65536 but received ${JSON.stringify(s)}`);
+  }
+  return [h, w];
+}
+
+export function builder(y: Argv): Argv<InspectArgs> {
+  return y
+    .positional('model', { describe: 'model folder, model.json, .safetensors, .pth or .onnx', type: 'string', demandOption: true })
+    .option('size', { alias: 's', describe: "input size HxW (default: the model's size, else 256x256)", type: 'string', coerce: parseSize })
+    .option('batch', { alias: 'b', describe: 'batch size', type: 'number', default: 1 })
+    .option('json', { describe: 'print JSON instead of a table', type: 'boolean', default: false })
+    .check((argv) => {
+      if (!Number.isInteger(argv.batch) || (argv.batch as number) < 1) throw new UsageError(`Expected --batch to be an integer >= 1 but received ${argv.batch}`);
+      return true;
+    }) as unknown as Argv<InspectArgs>;
+}
+
+/** The inspection result of one model. */
+export interface InspectReport {
+  readonly model: { readonly name: string; readonly format: string; readonly path: string | null; readonly architecture: Model['architecture'] };
+  readonly summary: GraphSummary;
+}
+
+/** Summarize a loaded model for `[batch, channels, h, w]`. */
+export function inspectModel(model: Model, size?: [number, number], batch = 1): InspectReport {
+  const [h, w] = size ?? model.meta.input.size ?? [256, 256];
+  const input = model.graph.inputs[0];
+  const channels = (input?.shape[1] ?? null) ?? model.meta.input.channels;
+  const summary = summarizeGraph(model.graph, [batch, channels, h, w]);
+  return { model: { name: model.meta.name, format: model.source.format, path: model.source.path, architecture: model.architecture }, summary };
+}
+
+const fmtInt = (n: number) => n.toLocaleString('en-US');
+function fmtFlops(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return String(n);
+}
+
+/** The human-readable table. */
+export function formatInspect(r: InspectReport): string {
+  const s = r.summary;
+  const rows = s.layers.map((l) => [l.name, l.op, `[${l.outputShape.join(', ')}]`, l.params ? fmtInt(l.params) : '', l.flops ? fmtFlops(l.flops) : '']);
+  const head = ['layer', 'op', 'output shape', 'params', 'FLOPs'];
+  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((row) => row[k]!.length)));
+  const line = (cells: string[]) => cells.map((c, k) => (k >= 3 ? c.padStart(widths[k]!) : c.padEnd(widths[k]!))).join('  ').trimEnd();
+  const a = r.model.architecture;
+  const lines = [
+    `model: ${r.model.name} (${r.model.format}${r.model.path ? `, ${r.model.path}` : ''})`,
+    a ? `architecture: U-Net, ${a.inChannels} in, ${a.classes} classes, base ${a.base}, depth ${a.depth}, up ${a.upMode}` : 'architecture: imported graph',
+    `input: [${s.inputShape.join(', ')}]`,
+    '',
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+    `layers: ${s.layers.length}   parameters: ${fmtInt(s.totalParams)}   weights: ${fmtInt(s.totalWeights)} (${(s.totalWeights * 4 / 2 ** 20).toFixed(2)} MiB as f32)`,
+    `FLOPs: ${fmtFlops(s.totalFlops)} (${fmtInt(s.totalFlops)})   largest activation: ${fmtInt(s.peakActivation)} values (${(s.peakActivation * 4 / 2 ** 20).toFixed(2)} MiB)`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** Run the command, writing to `write` (stdout by default). */
+export async function runInspect(args: InspectArgs, write: (s: string) => void = (s) => void process.stdout.write(s)): Promise<InspectReport> {
+  const model = await loadModel(args.model);
+  const report = inspectModel(model, args.size, args.batch);
+  write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatInspect(report));
+  return report;
+}
+
+export async function handler(argv: InspectArgs): Promise<void> {
+  await runInspect(argv);
+}
