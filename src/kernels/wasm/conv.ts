@@ -75,50 +75,86 @@ export function conv2d(p: usize): void {
     const wg = w + (<usize>(g * nCB) * <usize>K << 4);
     for (let q = q0; q < q1; q += 8) {
       const np = min(8, q1 - q);
-      // Pixel bases of this panel (tails repeat the last pixel; its results are never stored).
-      for (let j = 0; j < 8; j++) {
-        const qq = q + min(j, np - 1);
-        const oy = qq / outW;
-        const ox = qq - oy * outW;
-        store<i32>(bases + (<usize>j << 2), oy * sH - padT);
-        store<i32>(bases + (<usize>j << 2), ox * sW - padL, 32);
-      }
-      // Offset table: input offset of each (kernel tap, pixel), -1 for a zero; contiguous runs flagged.
-      for (let ky = 0; ky < kH; ky++) {
-        for (let kx = 0; kx < kW; kx++) {
-          const kk = ky * kW + kx;
-          const t = table + (<usize>kk << 5);
-          let contiguous = np == 8;
-          let first = 0;
-          for (let j = 0; j < 8; j++) {
-            const iy = sourceIndex(load<i32>(bases + (<usize>j << 2)) + ky * dH, inH, mode);
-            const ix = sourceIndex(load<i32>(bases + (<usize>j << 2), 32) + kx * dW, inW, mode);
-            const off = iy < 0 || ix < 0 ? -1 : iy * inW + ix;
-            store<i32>(t + (<usize>j << 2), off);
-            if (j == 0) first = off;
-            if (off < 0 || off != first + j) contiguous = false;
-          }
-          store<i32>(flags + (<usize>kk << 2), contiguous ? first : -1);
-        }
-      }
-      // Fused im2col: B[ci·KK + kk][j].
+      // Interior panel: 8 pixels in one output row whose whole receptive field lies inside the input, with
+      // stride 1 or 2. Then tap kk of pixel j reads x[iy0 + ky·dH][ix0 + j·sW + kx·dW]: no table needed.
+      const oy0 = q / outW;
+      const ox0 = q - oy0 * outW;
+      const iy0 = oy0 * sH - padT;
+      const ix0 = ox0 * sW - padL;
+      const interior = np == 8 && ox0 + 8 <= outW && sW <= 2 && iy0 >= 0 && iy0 + (kH - 1) * dH < inH &&
+        ix0 >= 0 && ix0 + 7 * sW + (kW - 1) * dW < inW;
       let dst = panel;
-      for (let ci = 0; ci < ipg; ci++) {
-        const xc = xg + (<usize>ci * inHW << 2);
-        for (let kk = 0; kk < KK; kk++) {
-          const f = load<i32>(flags + (<usize>kk << 2));
-          if (f >= 0) {
-            const src = xc + (<usize>f << 2);
-            v128.store(dst, v128.load(src));
-            v128.store(dst, v128.load(src, 16), 16);
-          } else {
-            const t = table + (<usize>kk << 5);
-            for (let j = 0; j < 8; j++) {
-              const off = load<i32>(t + (<usize>j << 2));
-              store<f32>(dst + (<usize>j << 2), off < 0 ? <f32>0 : load<f32>(xc + (<usize>off << 2)));
+      if (interior) {
+        const rowBase = <usize>(iy0 * inW + ix0) << 2;
+        for (let ci = 0; ci < ipg; ci++) {
+          const xc = xg + (<usize>ci * inHW << 2) + rowBase;
+          for (let ky = 0; ky < kH; ky++) {
+            const xr = xc + (<usize>(ky * dH * inW) << 2);
+            if (sW == 1) {
+              for (let kx = 0; kx < kW; kx++) {
+                const src = xr + (<usize>(kx * dW) << 2);
+                v128.store(dst, v128.load(src));
+                v128.store(dst, v128.load(src, 16), 16);
+                dst += 32;
+              }
+            } else {
+              for (let kx = 0; kx < kW; kx++) {
+                const src = xr + (<usize>(kx * dW) << 2);
+                const v0 = v128.load(src), v1 = v128.load(src, 16), v2 = v128.load(src, 32);
+                // The last pixel sits at +14 floats; +15 may be past the row (and the buffer): load it alone.
+                const v3 = f32x4.replace_lane(v128.load64_zero(src + 48), 2, load<f32>(src, 56));
+                v128.store(dst, v128.shuffle<f32>(v0, v1, 0, 2, 4, 6));
+                v128.store(dst, v128.shuffle<f32>(v2, v3, 0, 2, 4, 6), 16);
+                dst += 32;
+              }
             }
           }
-          dst += 32;
+        }
+      } else {
+        // Pixel bases of this panel (tails repeat the last pixel; its results are never stored).
+        for (let j = 0; j < 8; j++) {
+          const qq = q + min(j, np - 1);
+          const oy = qq / outW;
+          const ox = qq - oy * outW;
+          store<i32>(bases + (<usize>j << 2), oy * sH - padT);
+          store<i32>(bases + (<usize>j << 2), ox * sW - padL, 32);
+        }
+        // Offset table: input offset of each (kernel tap, pixel), -1 for a zero; contiguous runs flagged.
+        for (let ky = 0; ky < kH; ky++) {
+          for (let kx = 0; kx < kW; kx++) {
+            const kk = ky * kW + kx;
+            const t = table + (<usize>kk << 5);
+            let contiguous = np == 8;
+            let first = 0;
+            for (let j = 0; j < 8; j++) {
+              const iy = sourceIndex(load<i32>(bases + (<usize>j << 2)) + ky * dH, inH, mode);
+              const ix = sourceIndex(load<i32>(bases + (<usize>j << 2), 32) + kx * dW, inW, mode);
+              const off = iy < 0 || ix < 0 ? -1 : iy * inW + ix;
+              store<i32>(t + (<usize>j << 2), off);
+              if (j == 0) first = off;
+              if (off < 0 || off != first + j) contiguous = false;
+            }
+            store<i32>(flags + (<usize>kk << 2), contiguous ? first : -1);
+          }
+        }
+        // Fused im2col: B[ci·KK + kk][j].
+        for (let ci = 0; ci < ipg; ci++) {
+          const xc = xg + (<usize>ci * inHW << 2);
+          for (let kk = 0; kk < KK; kk++) {
+            const f = load<i32>(flags + (<usize>kk << 2));
+            if (f >= 0) {
+              const src = xc + (<usize>f << 2);
+              v128.store(dst, v128.load(src));
+              v128.store(dst, v128.load(src, 16), 16);
+            } else {
+              const t = table + (<usize>kk << 5);
+              for (let j = 0; j < 8; j++) {
+                const off = load<i32>(t + (<usize>j << 2));
+                store<f32>(dst + (<usize>j << 2), off < 0 ? <f32>0 : load<f32>(xc + (<usize>off << 2)));
+              }
+            }
+            dst += 32;
+          }
         }
       }
       // Microkernel over the channel blocks of the range.
