@@ -70,3 +70,24 @@ describe('loadPytorch: milesial U-Net checkpoints run like PyTorch', () => {
     });
   }
 });
+
+describe('storage dtypes and views', () => {
+  const IMPORT = join(import.meta.dirname, 'fixtures', 'import');
+  const expected = (JSON.parse(readFileSync(join(IMPORT, 'index.json'), 'utf8')) as { tensors: Record<string, { shape: number[]; values: number[] }> }).tensors;
+  const f = join(IMPORT, 'tensors.pth');
+  const sd = readTorchCheckpoint(readFileSync(f), f) as Map<string, Tensor>;
+  for (const [name, why] of [
+    ['view', 'offset 10, strides (8, 2) into a shared storage'],
+    ['transposed', 'non-contiguous strides (1, 4)'],
+    ['half', 'float16, subnormal and max included'],
+    ['double', 'float64 converted to float32'],
+    ['base', 'the storage the view shares'],
+    ['count', 'int64 scalar'],
+  ] as const) {
+    it(`${name}: ${why}`, () => {
+      const t = sd.get(name)!;
+      expect(t.shape).toEqual(expected[name]!.shape);
+      expect(Array.from(t.data)).toEqual(Array.from(Float32Array.from(expected[name]!.values)));
+    });
+  }
+});

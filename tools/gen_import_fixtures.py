@@ -19,6 +19,7 @@ Hostile files (the loaders must refuse them with a clear error, without crashing
   os_system.pth                       a torch.save-like zip whose data.pkl REDUCEs posix.system (built by hand here,
                                       never unpickled); the command would create a marker file
   not_unet.pth                        a valid state_dict of another architecture
+  deep.pth                            a (deflated) pickle nested 5000 levels deep
   cycle.onnx, missing_input.onnx      malformed graphs
   unsupported_op.onnx                 a GridSample node
   external_data.onnx                  an initializer stored in an external file
@@ -252,6 +253,13 @@ def os_system_pth():
         z.writestr('os_system/version', '3\n')
 
 
+def deep_pth():
+    """A zip whose pickle is a list nested 5000 levels deep (no globals at all)."""
+    p = b'\x80\x02' + b']' * 5000 + b'a' * 4999 + b'.'
+    with zipfile.ZipFile(os.path.join(OUT, 'deep.pth'), 'w', zipfile.ZIP_DEFLATED) as z:
+        z.writestr('deep/data.pkl', p)
+
+
 def hostile_onnx():
     x = oh.make_tensor_value_info('x', onnx.TensorProto.FLOAT, [1, 1, 4, 4])
     y = oh.make_tensor_value_info('y', onnx.TensorProto.FLOAT, [1, 1, 4, 4])
@@ -286,6 +294,7 @@ def main():
     export_models(index)
     tensors_pth(index)
     os_system_pth()
+    deep_pth()
     hostile_onnx()
     with open(os.path.join(OUT, 'index.json'), 'w') as f:
         json.dump(index, f, indent=1)

@@ -7,7 +7,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { modelFormatError, ErrorCode, UnetError } from '../../errors.js';
-import { halfToFloat } from '../pytorch/checkpoint.js';
+import { halfToFloat } from '../safetensors.js';
 
 const { onnx } = onnxProto;
 type Long = { toNumber(): number };

@@ -7,6 +7,7 @@
  */
 import { modelFormatError } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { halfToFloat } from '../safetensors.js';
 import { ZipArchive } from './zip.js';
 import { DTYPE_SIZE, isTensorRef, PyTuple, torchPersistentId, unpickle, type StorageRef, type TensorRef } from './unpickler.js';
 
@@ -47,18 +48,22 @@ export function readTorchCheckpoint(buf: Buffer, file: string): unknown {
     return b;
   };
   const obj = unpickle(zip.read(pkl), (pid) => torchPersistentId(pid, file), file);
-  return materialize(obj, (t) => toTensor(t, storageBytes(t.storage), file));
+  return materialize(obj, (t) => toTensor(t, storageBytes(t.storage), file), file);
 }
 
-function materialize(v: unknown, convert: (t: TensorRef) => Tensor): unknown {
+/** Deeper nesting than any checkpoint has; bounds the recursion below on hostile input. */
+const MAX_DEPTH = 200;
+
+function materialize(v: unknown, convert: (t: TensorRef) => Tensor, file: string, depth = 0): unknown {
+  if (depth > MAX_DEPTH) throw modelFormatError(file, `the pickled object is nested more than ${MAX_DEPTH} levels deep`);
   if (isTensorRef(v)) return convert(v);
   if (v instanceof Map) {
     const out = new Map<unknown, unknown>();
-    for (const [k, x] of v) out.set(k, materialize(x, convert));
+    for (const [k, x] of v) out.set(k, materialize(x, convert, file, depth + 1));
     return out;
   }
-  if (Array.isArray(v)) return v.map((x) => materialize(x, convert));
-  if (v instanceof PyTuple) return new PyTuple(v.items.map((x) => materialize(x, convert)));
+  if (Array.isArray(v)) return v.map((x) => materialize(x, convert, file, depth + 1));
+  if (v instanceof PyTuple) return new PyTuple(v.items.map((x) => materialize(x, convert, file, depth + 1)));
   return v;
 }
 
@@ -120,14 +125,4 @@ function elementReader(dtype: StorageRef['dtype'], v: DataView): (i: number) => 
     case 'bool':
       return (i) => v.getUint8(i);
   }
-}
-
-/** IEEE 754 binary16 → number. */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }

@@ -71,6 +71,10 @@ export class ZipArchive {
     const raw = buf.subarray(start, end);
     if (e.method === 0) return raw;
     if (e.method === 8) {
+      // Deflate cannot expand more than ~1032:1: a larger declared size is a lie (or a zip bomb).
+      if (e.size > e.compressedSize * 1032 + 1024) {
+        throw modelFormatError(this.file, `zip entry "${name}" declares ${e.size} bytes from ${e.compressedSize} compressed bytes, more than deflate can produce`);
+      }
       let out: Buffer;
       try {
         out = inflateRawSync(raw, { maxOutputLength: Math.max(e.size, 1) });
