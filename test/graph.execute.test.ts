@@ -149,3 +149,22 @@ describe('inputs', () => {
     expect(() => runGraph(g, { x: [1, 2] as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
   });
 });
+
+describe('intermediate values', () => {
+  test('options.outputs returns requested intermediate values; unknown names are refused', () => {
+    const g: Graph = {
+      inputs: [{ name: 'x', shape: [null, 1, null, null] }],
+      outputs: ['y'],
+      nodes: [
+        { op: 'relu', name: 'r', inputs: ['x'], outputs: ['r'], attrs: {} },
+        { op: 'add', name: 'a', inputs: ['r', 'r'], outputs: ['y'], attrs: {} },
+      ],
+      initializers: new Map(),
+    };
+    const out = runGraph(g, Tensor.from([1, 1, 1, 2], [-1, 3]), { outputs: ['r'] });
+    expect(Object.keys(out)).toEqual(['y', 'r']);
+    close(out.r!.data, [0, 3]);
+    close(out.y!.data, [0, 6]);
+    expect(() => runGraph(g, Tensor.from([1, 1, 1, 1], [1]), { outputs: ['nope'] })).toThrow(/runGraph: Expected names of values in the graph for outputs but received "nope"/);
+  });
+});

@@ -21,6 +21,8 @@ import { inferShapes, normalizeAxis, topologicalOrder } from './graph.js';
 export interface RunGraphOptions {
   /** Kernel backend by name; default: the current default backend. */
   backend?: string;
+  /** Extra values to return besides the graph outputs (intermediate activations, for layer-by-layer checks). */
+  outputs?: readonly string[];
 }
 
 /** Graph inputs: one tensor (single-input graphs), tensors in `graph.inputs` order, or tensors by name. */
@@ -28,7 +30,7 @@ export type GraphInputs = Tensor | readonly Tensor[] | Record<string, Tensor>;
 
 /**
  * Run a model (or a bare graph) on the given inputs.
- * @returns the graph outputs by name (in `graph.outputs` order)
+ * @returns the graph outputs by name (in `graph.outputs` order), then the requested extra values
  * @throws {TypeError} ERR_INVALID_ARG_TYPE when an input is not a Tensor
  * @throws {RangeError} ERR_SHAPE_MISMATCH / ERR_OUTPUT_SIZE for inputs the graph cannot take (naming the node)
  * @throws {UnetError} ERR_GRAPH for a malformed graph
@@ -43,7 +45,11 @@ export function runGraph(model: Model | Graph, inputs: GraphInputs, options: Run
   // Reference counts so intermediate values are released after their last reader.
   const readers = new Map<string, number>();
   for (const n of order) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
-  const keep = new Set(graph.outputs);
+  const extra = options.outputs ?? [];
+  for (const name of extra) {
+    if (!shapes.has(name)) throw invalidParameter('runGraph', 'outputs', 'names of values in the graph', { raw: JSON.stringify(name) });
+  }
+  const keep = new Set([...graph.outputs, ...extra]);
 
   const values = new Map<string, Tensor>(feeds);
   const get = (name: string): Tensor => values.get(name) ?? graph.initializers.get(name)!;
@@ -59,7 +65,7 @@ export function runGraph(model: Model | Graph, inputs: GraphInputs, options: Run
     }
   }
   const result: Record<string, Tensor> = {};
-  for (const o of graph.outputs) result[o] = get(o);
+  for (const o of keep) result[o] = get(o);
   return result;
 }
 
