@@ -8,3 +8,4 @@ export { convTranspose2d } from './conv_transpose';
 export { gemmPanels } from './gemm';
 export { maxPool2d, avgPool2d } from './pool';
 export { activation, binary, channelAffine, softmax, gather2d, bilinear } from './elementwise';
+export { winogradConv2d } from './winograd';

@@ -1,0 +1,290 @@
+/**
+ * Winograd F(4×4, 3×3) convolution for 3×3 kernels, stride 1, dilation 1, groups 1, zeros padding.
+ *
+ * Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A on 6×6 input tiles d producing 4×4 output tiles, interpolation points
+ * 0, ±1, ±2, ∞ (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+ *
+ *   Bᵀ = [4  0 -5  0 1 0]      Aᵀ = [1 1  1 1  1 0]
+ *        [0 -4 -4  1 1 0]           [0 1 -1 2 -2 0]
+ *        [0  4 -4 -1 1 0]           [0 1  1 4  4 0]
+ *        [0 -2 -1  2 1 0]           [0 1 -1 8 -8 1]
+ *        [0  2 -1 -2 1 0]
+ *        [0  4  0 -5 0 1]
+ *
+ * The weight transform U = G g Gᵀ is done once at load, in f64, by src/kernels/winograd.ts.
+ *
+ * Layouts (f32; ξ = 6·row + column of the 6×6 transformed tile; a panel is 8 horizontally adjacent tiles of one
+ * tile row, tiles past the right edge computed but never stored):
+ *   U[ξ][cb][Cin][4]            weights, cb = block of 4 output channels (zero-padded)
+ *   V[ξ][pb][Cin][8]            transformed input of the block's panels pb (scratch)
+ *   M[ξ][pb][CoutPad][8]        the 36 GEMM products (scratch)
+ * The ξ planes of V and M are `roundUp(bytes, 4096) + 64` apart: power-of-two strides map all 36 planes onto
+ * the same cache sets and make the transforms up to 40 % slower.
+ *
+ * The kernel walks the panels of the requested tile rows in blocks of `blockPanels` (chosen by the caller so that
+ * V and M stay in L2): input transform (zero padding applied while reading) → 36 GEMMs on the 4×8 microkernel →
+ * output transform with bias + activation, storing only output rows [rowStart, rowEnd) and channels
+ * [coStart, coEnd). Rows of a tile row that straddles a range boundary are computed by both neighbours (each
+ * stores its own), so row ranges that are multiples of 4 waste nothing.
+ */
+import { mk4x8 } from './gemm';
+import { activate } from './simd';
+
+// Parameter block word indices (mirror of src/kernels/index.ts; the winograd kernel reads only these).
+const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5;
+const P_PAD_T = 15, P_PAD_L = 16, P_X = 18, P_W = 19, P_BIAS = 20, P_OUT = 21, P_ACT = 22;
+const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END = 27, P_SCRATCH = 28;
+
+/** Bytes of the scratch head: padded row buffer, zero row, vertical-pass rows, column-pass results. */
+const HEAD_BYTES: usize = 4096;
+const ROWS_OFF: usize = 0; // 6 rows × 36 floats (+4 slack) = 960 B
+const ZERO_OFF: usize = 1024; // 40 zero floats
+const T_OFF: usize = 1280; // 6 × 36 floats = 864 B
+const S_OFF: usize = 2304; // 4 × 6 vectors = 384 B
+const ROW_FLOATS: usize = 40;
+
+// @ts-ignore: decorator
+@inline function word(p: usize, i: i32): i32 {
+  return load<i32>(p + (<usize>i << 2));
+}
+
+/** Bytes between ξ planes for `bytes` per plane (mirror of src/kernels/winograd.ts). */
+// @ts-ignore: decorator
+@inline function planeStride(bytes: usize): usize {
+  return ((bytes + 4095) & ~(<usize>4095)) + 64;
+}
+
+/**
+ * Bᵀ·d over 6 rows of 36 floats (`r0`..`r5`, 9 vectors each) into t[6][36]: the vertical half of the input
+ * transform for one channel of one panel.
+ */
+// @ts-ignore: decorator
+@inline function verticalPass(r0: usize, r1: usize, r2: usize, r3: usize, r4: usize, r5: usize, t: usize): void {
+  const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
+  for (let o: usize = 0; o < 144; o += 16) {
+    const d0 = v128.load(r0 + o), d1 = v128.load(r1 + o), d2 = v128.load(r2 + o);
+    const d3 = v128.load(r3 + o), d4 = v128.load(r4 + o), d5 = v128.load(r5 + o);
+    const a = f32x4.sub(d4, f32x4.mul(four, d2)); // d4 - 4 d2
+    const b = f32x4.sub(d3, f32x4.mul(four, d1)); // d3 - 4 d1
+    const c = f32x4.sub(d4, d2);
+    const e = f32x4.mul(two, f32x4.sub(d3, d1));
+    v128.store(t + o, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
+    v128.store(t + o, f32x4.add(a, b), 144);
+    v128.store(t + o, f32x4.sub(a, b), 288);
+    v128.store(t + o, f32x4.add(c, e), 432);
+    v128.store(t + o, f32x4.sub(c, e), 576);
+    v128.store(t + o, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5), 720);
+  }
+}
+
+/**
+ * Horizontal half of the input transform for one t row and 4 tiles: the 4×4 transposes turn columns
+ * 4j+k (j = tile) into vectors over tiles, then Bᵀ along k; the six results go to the six ξ planes of this row.
+ */
+// @ts-ignore: decorator
+@inline function horizontalPass(src: usize, dst: usize, stride: usize): void {
+  const v0 = v128.load(src), v1 = v128.load(src, 16), v2 = v128.load(src, 32);
+  const v3 = v128.load(src, 48), v4 = v128.load(src, 64);
+  const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+  const x0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5);
+  const x1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
+  const x2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5);
+  const x3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
+  const u0 = v128.shuffle<f32>(v1, v2, 0, 4, 1, 5);
+  const u2 = v128.shuffle<f32>(v3, v4, 0, 4, 1, 5);
+  const x4 = v128.shuffle<f32>(u0, u2, 0, 1, 4, 5);
+  const x5 = v128.shuffle<f32>(u0, u2, 2, 3, 6, 7);
+  const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
+  const a = f32x4.sub(x4, f32x4.mul(four, x2));
+  const b = f32x4.sub(x3, f32x4.mul(four, x1));
+  const c = f32x4.sub(x4, x2);
+  const e = f32x4.mul(two, f32x4.sub(x3, x1));
+  v128.store(dst, f32x4.add(f32x4.sub(f32x4.mul(four, x0), f32x4.mul(five, x2)), x4));
+  v128.store(dst + stride, f32x4.add(a, b));
+  v128.store(dst + 2 * stride, f32x4.sub(a, b));
+  v128.store(dst + 3 * stride, f32x4.add(c, e));
+  v128.store(dst + 4 * stride, f32x4.sub(c, e));
+  v128.store(dst + 5 * stride, f32x4.add(f32x4.sub(f32x4.mul(four, x1), f32x4.mul(five, x3)), x5));
+}
+
+/**
+ * Winograd F(4×4, 3×3) conv2d of one image (see the file comment). `p` is a conv parameter block; its
+ * P_W word points at the transformed weights U. `blockPanels` ≥ 1 panels are transformed per block; the scratch
+ * at P_SCRATCH must hold `winogradScratchBytes` (src/kernels/winograd.ts) for the same block size.
+ */
+export function winogradConv2d(p: usize, blockPanels: i32): void {
+  const cin = word(p, P_IN_C), inH = word(p, P_IN_H), inW = word(p, P_IN_W);
+  const cout = word(p, P_OUT_C), outH = word(p, P_OUT_H), outW = word(p, P_OUT_W);
+  const padT = word(p, P_PAD_T), padL = word(p, P_PAD_L);
+  const x = <usize>word(p, P_X), u = <usize>word(p, P_W), bias = <usize>word(p, P_BIAS), out = <usize>word(p, P_OUT);
+  const act = word(p, P_ACT);
+  const slope = f32x4.splat(load<f32>(p + (<usize>P_SLOPE << 2)));
+  const coStart = word(p, P_CO_START), coEnd = word(p, P_CO_END);
+  const rowStart = word(p, P_ROW_START), rowEnd = min(word(p, P_ROW_END), outH);
+  const scratch = <usize>word(p, P_SCRATCH);
+  if (rowStart >= rowEnd || coStart >= coEnd) return;
+
+  const nCB = (cout + 3) >> 2;
+  const coutPad = <usize>(nCB << 2);
+  const cb0 = coStart >> 2, cb1 = (coEnd + 3) >> 2;
+  const P = <usize>blockPanels;
+  const sV = planeStride(P * <usize>cin << 5);
+  const sM = planeStride(P * coutPad << 5);
+  const rows = scratch + ROWS_OFF, zero = scratch + ZERO_OFF, t = scratch + T_OFF, s = scratch + S_OFF;
+  const V = scratch + HEAD_BYTES;
+  const M = V + 36 * sV;
+  const uPlane = <usize>nCB * <usize>cin << 4;
+  const inHW = <usize>(inH * inW);
+  const outHW = <usize>(outH * outW);
+  const zv = f32x4.splat(0);
+  for (let o: usize = 0; o < ROW_FLOATS * 4; o += 16) v128.store(zero + o, zv);
+
+  const tilesW = (outW + 3) >> 2;
+  const panelsPerRow = (tilesW + 7) >> 3;
+  const ty0 = rowStart >> 2, ty1 = (rowEnd + 3) >> 2;
+  const panel1 = (ty1 - ty0) * panelsPerRow;
+
+  for (let pBase = 0; pBase < panel1; pBase += blockPanels) {
+    const np = min(blockPanels, panel1 - pBase);
+
+    // 1. Input transform of np panels into V.
+    for (let pb = 0; pb < np; pb++) {
+      const pi = pBase + pb;
+      const ty = ty0 + pi / panelsPerRow;
+      const tx0 = (pi % panelsPerRow) << 3;
+      const iy0 = (ty << 2) - padT;
+      const ix0 = (tx0 << 2) - padL;
+      const colsInside = ix0 >= 0 && ix0 + 36 <= inW;
+      const cLo = max(0, -ix0), cHi = min(36, inW - ix0);
+      const halves = tilesW - tx0 > 4 ? 2 : 1;
+      const vBase = V + (<usize>(pb * cin) << 5);
+      for (let ci = 0; ci < cin; ci++) {
+        const xc = x + (<usize>ci * inHW << 2);
+        // Row pointers: the input row itself when all 36 columns are inside, else a zero-padded copy.
+        let r0: usize = 0, r1: usize = 0, r2: usize = 0, r3: usize = 0, r4: usize = 0, r5: usize = 0;
+        for (let r = 0; r < 6; r++) {
+          const iy = iy0 + r;
+          let ptr = zero;
+          if (<u32>iy < <u32>inH) {
+            const src = xc + (<usize>(iy * inW + ix0) << 2);
+            if (colsInside) {
+              ptr = src;
+            } else {
+              ptr = rows + <usize>r * ROW_FLOATS * 4;
+              for (let o: usize = 0; o < 144; o += 16) v128.store(ptr + o, zv);
+              let c = cLo;
+              for (; c + 4 <= cHi; c += 4) v128.store(ptr + (<usize>c << 2), v128.load(src + (<usize>c << 2)));
+              for (; c < cHi; c++) store<f32>(ptr + (<usize>c << 2), load<f32>(src + (<usize>c << 2)));
+            }
+          }
+          if (r == 0) r0 = ptr;
+          else if (r == 1) r1 = ptr;
+          else if (r == 2) r2 = ptr;
+          else if (r == 3) r3 = ptr;
+          else if (r == 4) r4 = ptr;
+          else r5 = ptr;
+        }
+        verticalPass(r0, r1, r2, r3, r4, r5, t);
+        const vc = vBase + (<usize>ci << 5);
+        for (let r: usize = 0; r < 6; r++) {
+          const dst = vc + r * 6 * sV;
+          horizontalPass(t + r * 144, dst, sV);
+          if (halves == 2) horizontalPass(t + r * 144 + 64, dst + 16, sV);
+          else {
+            // Tiles 4..7 are past the right edge: keep their lanes finite (zeros) for the GEMM.
+            for (let c: usize = 0; c < 6; c++) v128.store(dst + c * sV, zv, 16);
+          }
+        }
+      }
+    }
+
+    // 2. 36 GEMMs: M[ξ][pb][co][8] = Σ_ci U[ξ][co][ci] · V[ξ][pb][ci][8].
+    for (let xi: usize = 0; xi < 36; xi++) {
+      const uX = u + xi * uPlane;
+      const vX = V + xi * sV;
+      const mX = M + xi * sM;
+      for (let cb = cb0; cb < cb1; cb++) {
+        const a = uX + (<usize>(cb * cin) << 4);
+        for (let pb = 0; pb < np; pb++) {
+          mk4x8(a, vX + (<usize>(pb * cin) << 5), cin, mX + ((<usize>pb * coutPad + <usize>(cb << 2)) << 5), 32,
+            0, 0, 0, 0, 0, zv);
+        }
+      }
+    }
+
+    // 3. Output transform with bias + activation, storing rows [rowStart, rowEnd), channels [coStart, coEnd).
+    const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+    for (let pb = 0; pb < np; pb++) {
+      const pi = pBase + pb;
+      const ty = ty0 + pi / panelsPerRow;
+      const tx0 = (pi % panelsPerRow) << 3;
+      const halves = tilesW - tx0 > 4 ? 2 : 1;
+      const oyFirst = max(ty << 2, rowStart), oyEnd = min((ty << 2) + 4, rowEnd);
+      for (let co = coStart; co < coEnd; co++) {
+        const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
+        const oc = out + (<usize>co * outHW << 2);
+        for (let h = 0; h < halves; h++) {
+          const m = M + ((<usize>pb * coutPad + <usize>co) << 5) + (<usize>h << 4);
+          // Column pass (Aᵀ over the 6 rows of each column), kept in s[i][c].
+          for (let c: usize = 0; c < 6; c++) {
+            const mc = m + c * sM;
+            const m0 = v128.load(mc), m1 = v128.load(mc + 6 * sM), m2 = v128.load(mc + 12 * sM);
+            const m3 = v128.load(mc + 18 * sM), m4 = v128.load(mc + 24 * sM), m5 = v128.load(mc + 30 * sM);
+            const a = f32x4.add(m1, m2), b = f32x4.sub(m1, m2), c3 = f32x4.add(m3, m4), d = f32x4.sub(m3, m4);
+            v128.store(s + (c << 4), f32x4.add(f32x4.add(m0, a), c3));
+            v128.store(s + (c << 4), f32x4.add(b, f32x4.mul(two, d)), 96);
+            v128.store(s + (c << 4), f32x4.add(a, f32x4.mul(four, c3)), 192);
+            v128.store(s + (c << 4), f32x4.add(f32x4.add(b, f32x4.mul(eight, d)), m5), 288);
+          }
+          // Row pass, then a 4×4 transpose so each tile's 4 output pixels of a row are one vector.
+          const oxBase = (tx0 + (h << 2)) << 2;
+          for (let oy = oyFirst; oy < oyEnd; oy++) {
+            const si = s + <usize>(oy - (ty << 2)) * 96;
+            const s0 = v128.load(si), s1 = v128.load(si, 16), s2 = v128.load(si, 32);
+            const s3 = v128.load(si, 48), s4 = v128.load(si, 64), s5 = v128.load(si, 80);
+            const a = f32x4.add(s1, s2), b = f32x4.sub(s1, s2), c3 = f32x4.add(s3, s4), d = f32x4.sub(s3, s4);
+            const y0 = activate(f32x4.add(f32x4.add(f32x4.add(s0, a), c3), bv), act, slope);
+            const y1 = activate(f32x4.add(f32x4.add(b, f32x4.mul(two, d)), bv), act, slope);
+            const y2 = activate(f32x4.add(f32x4.add(a, f32x4.mul(four, c3)), bv), act, slope);
+            const y3 = activate(f32x4.add(f32x4.add(f32x4.add(b, f32x4.mul(eight, d)), s5), bv), act, slope);
+            const t0 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
+            const t1 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+            const t2 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
+            const t3 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+            const o0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5);
+            const o1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
+            const o2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5);
+            const o3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
+            const dst = oc + (<usize>(oy * outW + oxBase) << 2);
+            if (oxBase + 16 <= outW) {
+              v128.store(dst, o0);
+              v128.store(dst, o1, 16);
+              v128.store(dst, o2, 32);
+              v128.store(dst, o3, 48);
+            } else {
+              storePartial(dst, o0, outW - oxBase);
+              storePartial(dst + 16, o1, outW - oxBase - 4);
+              storePartial(dst + 32, o2, outW - oxBase - 8);
+              storePartial(dst + 48, o3, outW - oxBase - 12);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Store the first `n` lanes of `v` (n ≤ 0: nothing, n ≥ 4: all). */
+// @ts-ignore: decorator
+@inline function storePartial(dst: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(dst, v);
+  } else if (n > 0) {
+    store<f32>(dst, f32x4.extract_lane(v, 0));
+    if (n > 1) store<f32>(dst, f32x4.extract_lane(v, 1), 4);
+    if (n > 2) store<f32>(dst, f32x4.extract_lane(v, 2), 8);
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Winograd F(4×4, 3×3) convolution: the weight transform (once, at load), the calling convention of the wasm
+ * kernel (./wasm/winograd.ts) and the per-layer choice between Winograd and the direct conv.
+ *
+ * Applies to 3×3 kernels with stride 1, dilation 1, groups 1 and zeros padding (any pads, symmetric or not, any
+ * H, W, Cin, Cout, any batch). It does 2.25× fewer multiplications than the direct conv, at the price of a
+ * larger rounding error: about 20–40× the direct conv's (worst ~3e-4 of the output's magnitude on random
+ * layers); `precision: 'exact'` keeps the direct conv.
+ *
+ * Calling convention: the same as {@link KernelInstance.conv2d} (geometry + offsets + epilogue + work range), with
+ * the weights transformed by {@link packWinogradWeights} instead of the direct conv's packing. Output rows are
+ * produced in tile rows of {@link WINOGRAD_TILE}; row ranges at multiples of it avoid recomputing a tile row on
+ * both sides of a split.
+ */
+import type { Conv2dGeometry } from '../ops/geometry.js';
+import {
+  ACTIVATIONS, PARAM_WORDS, P_IN_C, P_IN_H, P_IN_W, P_OUT_C, P_OUT_H, P_OUT_W, P_K_H, P_K_W, P_S_H, P_S_W, P_D_H,
+  P_D_W, P_GROUPS, P_IPG, P_OPG, P_PAD_T, P_PAD_L, P_PAD_B, P_PAD_R, P_MODE, P_X, P_W, P_BIAS, P_OUT, P_ACT,
+  P_SLOPE, P_CO_START, P_CO_END, P_ROW_START, P_ROW_END, P_SCRATCH,
+  type Epilogue, type KernelInstance, type WorkRange,
+} from './index.js';
+
+/** Output tile edge: each Winograd tile produces 4×4 output pixels. */
+export const WINOGRAD_TILE = 4;
+
+/** Convolution algorithms the kernels offer for a conv2d layer. */
+export type ConvAlgorithm = 'winograd' | 'direct';
+
+/** 'fast' allows Winograd where it is faster; 'exact' always takes the direct conv (direct-conv rounding). */
+export type ConvPrecision = 'fast' | 'exact';
+
+/** Options of {@link chooseConvAlgorithm}. */
+export interface ConvAlgorithmOptions {
+  /** Default 'fast'. */
+  readonly precision?: ConvPrecision;
+}
+
+/** The wasm export (added to the kernel module by ./wasm/index.ts). */
+interface WinogradExports {
+  winogradConv2d(params: number, blockPanels: number): void;
+}
+
+// G of F(4, 3) for the points 0, ±1, ±2, ∞ (6×3), applied in f64: U = G g Gᵀ.
+const G: readonly (readonly [number, number, number])[] = [
+  [1 / 4, 0, 0],
+  [-1 / 6, -1 / 6, -1 / 6],
+  [-1 / 6, 1 / 6, -1 / 6],
+  [1 / 24, 1 / 12, 1 / 6],
+  [1 / 24, -1 / 12, 1 / 6],
+  [0, 0, 1],
+];
+
+/** True when the Winograd kernel computes this conv (3×3, stride 1, dilation 1, groups 1, zeros padding). */
+export function supportsWinograd(g: Conv2dGeometry): boolean {
+  return g.kernelH === 3 && g.kernelW === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 &&
+    g.dilationW === 1 && g.groups === 1 && g.paddingMode === 'zeros';
+}
+
+/** Floats of the transformed weights U[36][ceil(Cout/4)][Cin][4]. */
+export function packedWinogradFloats(g: Conv2dGeometry): number {
+  return 36 * Math.ceil(g.outChannels / 4) * g.inChannels * 4;
+}
+
+/**
+ * Transform w [Cout, Cin, 3, 3] into dst as U[ξ][cb][ci][4] (ξ = 6·row + column of G g Gᵀ, cb = block of 4 output
+ * channels, zero-padded). Computed in f64 and rounded once. Only for geometries where {@link supportsWinograd}.
+ */
+export function packWinogradWeights(g: Conv2dGeometry, w: Float32Array, dst: Float32Array): void {
+  const cin = g.inChannels, cout = g.outChannels;
+  const nCB = Math.ceil(cout / 4);
+  const plane = nCB * cin * 4;
+  dst.fill(0, 0, 36 * plane);
+  const t = new Float64Array(18); // G g: 6×3
+  for (let co = 0; co < cout; co++) {
+    const cb = co >> 2, r = co & 3;
+    for (let ci = 0; ci < cin; ci++) {
+      const k = (co * cin + ci) * 9;
+      for (let i = 0; i < 6; i++) {
+        const gi = G[i]!;
+        for (let j = 0; j < 3; j++) t[i * 3 + j] = gi[0] * w[k + j]! + gi[1] * w[k + 3 + j]! + gi[2] * w[k + 6 + j]!;
+      }
+      const o = (cb * cin + ci) * 4 + r;
+      for (let i = 0; i < 6; i++) {
+        const t0 = t[i * 3]!, t1 = t[i * 3 + 1]!, t2 = t[i * 3 + 2]!;
+        for (let j = 0; j < 6; j++) {
+          const gj = G[j]!;
+          dst[(i * 6 + j) * plane + o] = t0 * gj[0] + t1 * gj[1] + t2 * gj[2];
+        }
+      }
+    }
+  }
+}
+
+/** Bytes between ξ planes (mirror of the kernel): a multiple of 4 KiB plus 64 B, never a power of two. */
+function planeStride(bytes: number): number {
+  return Math.ceil(bytes / 4096) * 4096 + 64;
+}
+
+/** L2 budget for one block's V and M (the machine's L2 is 512 KiB per core; leave room for U and the input). */
+const BLOCK_BUDGET_BYTES = 320 * 1024;
+
+/** Panels (of 8 tiles) transformed per block: as many as keep V and M within the L2 budget, 1 to 4. */
+export function winogradBlockPanels(g: Conv2dGeometry): number {
+  const perPanel = 36 * (g.inChannels + Math.ceil(g.outChannels / 4) * 4) * 32;
+  return Math.max(1, Math.min(4, Math.floor(BLOCK_BUDGET_BYTES / perPanel)));
+}
+
+/** Scratch bytes the kernel needs after the parameter block, for `blockPanels` panels per block. */
+export function winogradScratchBytes(g: Conv2dGeometry, blockPanels = winogradBlockPanels(g)): number {
+  const coutPad = Math.ceil(g.outChannels / 4) * 4;
+  return 4096 + 36 * (planeStride(blockPanels * g.inChannels * 32) + planeStride(blockPanels * coutPad * 32));
+}
+
+/**
+ * Run the Winograd conv over offsets: x [N, Cin, H, W], transformed weights from {@link packWinogradWeights},
+ * bias [Cout] (0 = none), out [N, Cout, oH, oW]; computes the `range` block (default: everything) with the fused
+ * epilogue, on `k`'s thread. The kernels never validate: call only where {@link supportsWinograd} holds.
+ */
+export function winogradConv2d(
+  k: KernelInstance, g: Conv2dGeometry, xOff: number, uOff: number, biasOff: number, outOff: number,
+  ep: Epilogue = { activation: 'none' }, range?: WorkRange, blockPanels = winogradBlockPanels(g),
+): void {
+  const base = k.scratch(PARAM_WORDS * 4 + winogradScratchBytes(g, blockPanels));
+  const buf = (k.memory instanceof WebAssembly.Memory ? k.memory : k.memory.memory).buffer;
+  const words = new Int32Array(buf, base, PARAM_WORDS);
+  const floats = new Float32Array(buf, base, PARAM_WORDS);
+  words[P_IN_C] = g.inChannels; words[P_IN_H] = g.inH; words[P_IN_W] = g.inW;
+  words[P_OUT_C] = g.outChannels; words[P_OUT_H] = g.outH; words[P_OUT_W] = g.outW;
+  words[P_K_H] = 3; words[P_K_W] = 3; words[P_S_H] = 1; words[P_S_W] = 1; words[P_D_H] = 1; words[P_D_W] = 1;
+  words[P_GROUPS] = 1; words[P_IPG] = g.inChannels; words[P_OPG] = g.outChannels;
+  words[P_PAD_T] = g.pad.top; words[P_PAD_L] = g.pad.left; words[P_PAD_B] = g.pad.bottom; words[P_PAD_R] = g.pad.right;
+  words[P_MODE] = 0;
+  words[P_W] = uOff; words[P_BIAS] = biasOff; words[P_ACT] = ACTIVATIONS[ep.activation]; floats[P_SLOPE] = ep.slope ?? 0;
+  words[P_CO_START] = range?.coStart ?? 0; words[P_CO_END] = range?.coEnd ?? g.outChannels;
+  words[P_ROW_START] = range?.rowStart ?? 0; words[P_ROW_END] = range?.rowEnd ?? g.outH;
+  words[P_SCRATCH] = base + PARAM_WORDS * 4;
+  const fn = (k.exports as unknown as WinogradExports).winogradConv2d;
+  const xImage = g.inChannels * g.inH * g.inW * 4;
+  const oImage = g.outChannels * g.outH * g.outW * 4;
+  for (let n = range?.batchStart ?? 0, n1 = range?.batchEnd ?? g.batch; n < n1; n++) {
+    words[P_X] = xOff + n * xImage;
+    words[P_OUT] = outOff + n * oImage;
+    fn(base, blockPanels);
+  }
+}
+
+/**
+ * Cost model constants, in ns on one core (measured with bench/winograd.ts on a Zen 3 at ~3.15 GHz, relaxed FMA):
+ * the direct conv runs at ~40 GFLOPS; Winograd's GEMMs too, plus per tile and channel the input transform
+ * (~20 ns per input channel) and the output transform (~19 ns per output channel).
+ */
+const DIRECT_NS_PER_FLOP = 1 / 40;
+const GEMM_NS_PER_FLOP = 1 / 40;
+const INPUT_NS_PER_TILE_CHANNEL = 20;
+const OUTPUT_NS_PER_TILE_CHANNEL = 19;
+
+/** Estimated single-thread time (ns) of the Winograd kernel, counting the padded tiles it really computes. */
+export function winogradCostNs(g: Conv2dGeometry): number {
+  const coutPad = Math.ceil(g.outChannels / 4) * 4;
+  const tiles = Math.ceil(g.outH / 4) * Math.ceil(g.outW / 32) * 8 * g.batch;
+  return tiles * (72 * g.inChannels * coutPad * GEMM_NS_PER_FLOP +
+    g.inChannels * INPUT_NS_PER_TILE_CHANNEL + g.outChannels * OUTPUT_NS_PER_TILE_CHANNEL);
+}
+
+/** Estimated single-thread time (ns) of the direct conv. */
+export function directCostNs(g: Conv2dGeometry): number {
+  const coutPad = Math.ceil(g.outChannels / 4) * 4;
+  return 2 * g.batch * g.outH * g.outW * coutPad * g.inPerGroup * g.kernelH * g.kernelW * DIRECT_NS_PER_FLOP;
+}
+
+/**
+ * The algorithm for one conv2d layer: 'winograd' where the kernel applies ({@link supportsWinograd}), precision
+ * allows it and the cost model predicts it faster (it loses on few channels, where the transforms dominate, and
+ * on tiny maps, where most of a panel's 8 tiles are padding); 'direct' otherwise. The one place this is decided.
+ */
+export function chooseConvAlgorithm(g: Conv2dGeometry, options: ConvAlgorithmOptions = {}): ConvAlgorithm {
+  if (options.precision === 'exact' || !supportsWinograd(g)) return 'direct';
+  return winogradCostNs(g) < directCostNs(g) ? 'winograd' : 'direct';
+}

@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+import { compileKernels, KernelInstance, KernelMemory, relaxedSimdSupported, type Epilogue, type WorkRange } from '../src/kernels/index.js';
+import {
+  chooseConvAlgorithm, packedWinogradFloats, packWinogradWeights, supportsWinograd, winogradConv2d,
+} from '../src/kernels/winograd.js';
+import { conv2dGeometry, type Conv2dGeometry } from '../src/ops/geometry.js';
+import type { NormalizedPadding } from '../src/ops/params.js';
+import { conv2dReference } from '../src/ops/reference/conv.js';
+import { randInt, randomArray, rng } from './kernels.helpers.js';
+
+/** F(4×4,3×3) rounding budget: max |ours - reference| relative to the output's max magnitude. */
+const TOLERANCE = 2e-4;
+
+const memory = new KernelMemory(32 * 1024 * 1024);
+const builds: Array<{ name: string; k: KernelInstance }> = [{ name: 'plain SIMD', k: new KernelInstance(compileKernels(false), memory) }];
+if (relaxedSimdSupported()) builds.unshift({ name: 'relaxed SIMD', k: new KernelInstance(compileKernels(true), memory) });
+
+function geometry(x: [number, number, number, number], cout: number, padding: NormalizedPadding): Conv2dGeometry {
+  return conv2dGeometry('test', { x, w: [cout, x[1], 3, 3], stride: [1, 1], dilation: [1, 1], padding, groups: 1, paddingMode: 'zeros' });
+}
+
+/** A geometry with arbitrary (asymmetric) pads, as the ONNX importer produces them. */
+function withPads(x: [number, number, number, number], cout: number, top: number, bottom: number, left: number, right: number): Conv2dGeometry {
+  const g = geometry(x, cout, { kind: 'valid' });
+  return { ...g, pad: { top, bottom, left, right }, outH: x[2] + top + bottom - 2, outW: x[3] + left + right - 2 };
+}
+
+interface Result { ours: Float32Array; ref: Float32Array; relErr: number }
+
+function applyEpilogue(v: Float32Array, ep: Epilogue): void {
+  for (let i = 0; i < v.length; i++) {
+    const a = v[i]!;
+    if (ep.activation === 'relu') v[i] = a < 0 ? 0 : a;
+    else if (ep.activation === 'leakyRelu') v[i] = a < 0 ? Math.fround(a * (ep.slope ?? 0)) : a;
+  }
+}
+
+/** Run the Winograd kernel on `k` (optionally as several disjoint work ranges) against the reference conv. */
+function run(k: KernelInstance, g: Conv2dGeometry, seed: number, opts: { bias?: boolean; ep?: Epilogue; ranges?: WorkRange[] } = {}): Result {
+  const rand = rng(seed);
+  const x = randomArray(g.batch * g.inChannels * g.inH * g.inW, rand);
+  const w = randomArray(g.outChannels * g.inChannels * 9, rand);
+  const bias = opts.bias === false ? null : randomArray(g.outChannels, rand);
+  const n = g.batch * g.outChannels * g.outH * g.outW;
+  const ref = new Float32Array(n);
+  conv2dReference(g, x, w, bias, ref);
+  if (opts.ep !== undefined) applyEpilogue(ref, opts.ep);
+
+  const xOff = memory.alloc(x.byteLength), uOff = memory.alloc(packedWinogradFloats(g) * 4);
+  const bOff = bias === null ? 0 : memory.alloc(bias.byteLength), oOff = memory.alloc(n * 4);
+  memory.f32(xOff, x.length).set(x);
+  packWinogradWeights(g, w, memory.f32(uOff, packedWinogradFloats(g)));
+  if (bias !== null) memory.f32(bOff, bias.length).set(bias);
+  memory.f32(oOff, n).fill(NaN);
+  for (const r of opts.ranges ?? [undefined]) winogradConv2d(k, g, xOff, uOff, bOff, oOff, opts.ep, r);
+  const ours = memory.f32(oOff, n).slice();
+  for (const off of [xOff, uOff, bOff, oOff]) if (off !== 0) memory.free(off);
+
+  let maxRef = 0, maxErr = 0;
+  for (let i = 0; i < n; i++) {
+    maxRef = Math.max(maxRef, Math.abs(ref[i]!));
+    const d = Math.abs(ours[i]! - ref[i]!);
+    maxErr = Number.isNaN(d) ? Infinity : Math.max(maxErr, d);
+  }
+  return { ours, ref, relErr: maxErr / maxRef };
+}
+
+const name = (g: Conv2dGeometry) =>
+  `x=[${g.batch},${g.inChannels},${g.inH},${g.inW}] w=[${g.outChannels},${g.inChannels},3,3] ` +
+  `pads t${g.pad.top} b${g.pad.bottom} l${g.pad.left} r${g.pad.right} → ${g.outH}×${g.outW}`;
+
+const fixed: Conv2dGeometry[] = [
+  geometry([1, 8, 9, 11], 12, { kind: 'explicit', h: 1, w: 1 }),
+  geometry([2, 5, 13, 7], 7, { kind: 'explicit', h: 1, w: 1 }),
+  geometry([1, 16, 18, 34], 5, { kind: 'valid' }),
+  geometry([1, 3, 3, 3], 1, { kind: 'valid' }),
+  geometry([1, 4, 1, 1], 3, { kind: 'same' }),
+  geometry([2, 24, 37, 70], 20, { kind: 'same' }),
+  geometry([1, 64, 16, 40], 64, { kind: 'explicit', h: 1, w: 1 }),
+  geometry([1, 6, 20, 45], 9, { kind: 'explicit', h: 2, w: 0 }),
+  withPads([1, 6, 17, 23], 10, 0, 1, 1, 0),
+  withPads([1, 5, 12, 41], 6, 2, 0, 0, 3),
+];
+
+for (const { name: build, k } of builds) {
+  describe(`winograd F(4×4,3×3) matches the reference conv (${build})`, () => {
+    for (const [i, g] of fixed.entries()) {
+      it(name(g), () => {
+        expect(run(k, g, 100 + i).relErr).toBeLessThanOrEqual(TOLERANCE);
+      });
+    }
+
+    it('no bias', () => {
+      expect(run(k, geometry([1, 7, 10, 19], 6, { kind: 'explicit', h: 1, w: 1 }), 5, { bias: false }).relErr).toBeLessThanOrEqual(TOLERANCE);
+    });
+
+    for (const ep of [{ activation: 'relu' }, { activation: 'leakyRelu', slope: 0.1 }] as Epilogue[]) {
+      it(`fused epilogue ${ep.activation}`, () => {
+        const r = run(k, geometry([1, 9, 14, 22], 11, { kind: 'same' }), 6, { ep });
+        expect(r.relErr).toBeLessThanOrEqual(TOLERANCE);
+        if (ep.activation === 'relu') expect(r.ours.every((v) => v >= 0)).toBe(true);
+      });
+    }
+
+    it('work ranges: row blocks not on tile boundaries × channel blocks not on multiples of 4 cover the output exactly', () => {
+      const g = geometry([2, 6, 23, 29], 11, { kind: 'explicit', h: 1, w: 1 });
+      const ranges: WorkRange[] = [];
+      for (const [rowStart, rowEnd] of [[0, 5], [5, 13], [13, 16], [16, 23]] as const) {
+        for (const [coStart, coEnd] of [[0, 5], [5, 8], [8, 11]] as const) ranges.push({ coStart, coEnd, rowStart, rowEnd });
+      }
+      const r = run(k, g, 7, { ranges });
+      expect(r.ours.some(Number.isNaN)).toBe(false);
+      expect(r.relErr).toBeLessThanOrEqual(TOLERANCE);
+    });
+
+    it('a work range writes only its block (everything else keeps its previous value)', () => {
+      const g = geometry([1, 4, 12, 12], 8, { kind: 'explicit', h: 1, w: 1 });
+      const r = run(k, g, 8, { ranges: [{ coStart: 2, coEnd: 6, rowStart: 3, rowEnd: 9, batchStart: 0, batchEnd: 1 }] });
+      const wrong: string[] = [];
+      for (let co = 0; co < 8; co++) {
+        for (let y = 0; y < 12; y++) {
+          for (let xx = 0; xx < 12; xx++) {
+            const inside = co >= 2 && co < 6 && y >= 3 && y < 9;
+            if (Number.isNaN(r.ours[(co * 12 + y) * 12 + xx]!) === inside) wrong.push(`co=${co} y=${y} x=${xx}`);
+          }
+        }
+      }
+      expect(wrong).toEqual([]);
+    });
+
+    it('randomized: 40 layers over sizes, channels, pads and batch stay within the F4 rounding budget', () => {
+      const rand = rng(build.length);
+      let worst = 0;
+      for (let t = 0; t < 40; t++) {
+        const x: [number, number, number, number] = [randInt(rand, 1, 2), randInt(rand, 1, 40), randInt(rand, 3, 40), randInt(rand, 3, 70)];
+        const pad = randInt(rand, 0, 2);
+        const g = geometry(x, randInt(rand, 1, 40), { kind: 'explicit', h: pad, w: randInt(rand, 0, 2) });
+        const e = run(k, g, 1000 + t).relErr;
+        expect(e, name(g)).toBeLessThanOrEqual(TOLERANCE);
+        worst = Math.max(worst, e);
+      }
+      expect(worst).toBeGreaterThan(0);
+    });
+  });
+}
+
+describe('weight transform', () => {
+  it('U[ξ] of a single tap is the outer product of G columns (f64 transform, rounded once)', () => {
+    const g = geometry([1, 1, 8, 8], 1, { kind: 'valid' });
+    const w = new Float32Array(9);
+    w[4] = 1; // centre tap: column 1 of G on both sides
+    const u = new Float32Array(packedWinogradFloats(g));
+    packWinogradWeights(g, w, u);
+    const g1 = [0, -1 / 6, 1 / 6, 1 / 12, -1 / 12, 0];
+    for (let i = 0; i < 6; i++) {
+      for (let j = 0; j < 6; j++) expect(u[(i * 6 + j) * 4]! + 0).toBe(Math.fround(g1[i]! * g1[j]!) + 0);
+    }
+    // Output channels 1..3 of the padded block are zeros.
+    expect(Array.from(u).filter((_, i) => i % 4 !== 0).every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('chooseConvAlgorithm', () => {
+  const big = geometry([1, 64, 128, 128], 64, { kind: 'explicit', h: 1, w: 1 });
+  it('takes Winograd for U-Net-sized 3×3 layers', () => {
+    expect(chooseConvAlgorithm(big)).toBe('winograd');
+    expect(chooseConvAlgorithm(geometry([1, 128, 64, 64], 128, { kind: 'same' }))).toBe('winograd');
+  });
+  it("precision 'exact' always takes the direct conv", () => {
+    expect(chooseConvAlgorithm(big, { precision: 'exact' })).toBe('direct');
+  });
+  it('takes the direct conv where Winograd does not apply (stride, dilation, groups, kernel size, padding mode)', () => {
+    const base = { x: [1, 64, 32, 32], w: [64, 64, 3, 3], stride: [1, 1], dilation: [1, 1], padding: { kind: 'same' }, groups: 1, paddingMode: 'zeros' } as const;
+    const cases = [
+      { ...base, stride: [2, 2] as const },
+      { ...base, dilation: [2, 2] as const },
+      { ...base, w: [64, 32, 3, 3], groups: 2 },
+      { ...base, w: [64, 64, 5, 5] },
+      { ...base, paddingMode: 'reflect' as const },
+    ];
+    for (const c of cases) {
+      const g = conv2dGeometry('test', c);
+      expect(supportsWinograd(g)).toBe(false);
+      expect(chooseConvAlgorithm(g)).toBe('direct');
+    }
+    expect(supportsWinograd(conv2dGeometry('test', base))).toBe(true);
+  });
+  it('takes the direct conv for few channels or tiny maps', () => {
+    expect(chooseConvAlgorithm(geometry([1, 3, 256, 256], 16, { kind: 'same' }))).toBe('direct');
+    expect(chooseConvAlgorithm(geometry([1, 256, 4, 4], 256, { kind: 'same' }))).toBe('direct');
+  });
+});
