@@ -19,6 +19,7 @@ import {
   type OutputKind,
   type OverlayFormat,
   type PadMode,
+  type PipelineOptions,
   type Precision,
   type ResizeMode,
 } from '../../pipeline/options.js';
@@ -30,12 +31,8 @@ import { EXIT, UsageError } from '../errors.js';
 export const command = 'segment <inputs..>';
 export const describe = 'Segment images (files, folders or globs) into full-resolution masks';
 
-/** Parsed arguments of `unet segment`. */
-export interface SegmentArgs {
-  inputs: string[];
-  outDir: string;
-  recursive: boolean;
-  overwrite: boolean;
+/** Parsed pipeline options, shared by `unet segment` and `unet watch` ({@link pipelineOptions}). */
+export interface PipelineArgs {
   model?: string;
   workers: number;
   threshold?: number;
@@ -53,19 +50,27 @@ export interface SegmentArgs {
   quiet: boolean;
 }
 
+/** Parsed arguments of `unet segment`. */
+export interface SegmentArgs extends PipelineArgs {
+  inputs: string[];
+  outDir: string;
+  recursive: boolean;
+  overwrite: boolean;
+}
+
 /** Split `--output mask,prob --output cutout` into kinds. */
 function splitList(v: unknown): string[] {
   const items = Array.isArray(v) ? v : [v];
   return items.flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-export function builder(y: Argv): Argv<SegmentArgs> {
+/**
+ * The options shared by every command that runs the pipeline (`unet segment`, `unet watch`): one definition, so
+ * both commands accept the same models, outputs and settings with the same defaults and help.
+ */
+export function pipelineOptions<T>(y: Argv<T>): Argv<T & PipelineArgs> {
   const kinds = OUTPUT_KIND_NAMES.map((k) => `  ${k.padEnd(8)} ${OUTPUT_KINDS[k].help}`).join('\n');
   return y
-    .positional('inputs', { describe: 'image files, folders or quoted globs ("photos/**/*.jpg")', type: 'string', array: true })
-    .option('out-dir', { alias: 'o', describe: 'output folder (created if missing; input folders are mirrored)', type: 'string', demandOption: true })
-    .option('recursive', { alias: 'r', describe: 'descend into subfolders of folder inputs', type: 'boolean', default: false })
-    .option('overwrite', { describe: 'recompute images whose outputs already exist', type: 'boolean', default: false })
     .option('model', { alias: 'm', describe: 'model folder, model.json, .pth or .onnx (default: the embedded model)', type: 'string' })
     .option('workers', { alias: 'w', describe: 'worker threads of the engine', type: 'number', default: DEFAULT_PIPELINE_OPTIONS.workers })
     .option('threshold', { alias: 't', describe: "probability threshold of the mask, in (0, 1) (default: the model's)", type: 'number' })
@@ -90,7 +95,17 @@ export function builder(y: Argv): Argv<SegmentArgs> {
     .option('overlay-format', { describe: 'encoding of the overlay output', choices: OVERLAY_FORMATS, default: DEFAULT_PIPELINE_OPTIONS.overlayFormat })
     .option('concurrency', { describe: 'images in flight at once (default: workers + 1)', type: 'number' })
     .option('json', { describe: 'print one JSON object per image on stdout, then a summary line', type: 'boolean', default: false })
-    .option('quiet', { alias: 'q', describe: 'print only failures and the summary', type: 'boolean', default: false })
+    .option('quiet', { alias: 'q', describe: 'print only failures and the summary', type: 'boolean', default: false }) as unknown as Argv<T & PipelineArgs>;
+}
+
+export function builder(y: Argv): Argv<SegmentArgs> {
+  return pipelineOptions(
+    y
+      .positional('inputs', { describe: 'image files, folders or quoted globs ("photos/**/*.jpg")', type: 'string', array: true })
+      .option('out-dir', { alias: 'o', describe: 'output folder (created if missing; input folders are mirrored)', type: 'string', demandOption: true })
+      .option('recursive', { alias: 'r', describe: 'descend into subfolders of folder inputs', type: 'boolean', default: false })
+      .option('overwrite', { describe: 'recompute images whose outputs already exist', type: 'boolean', default: false }),
+  )
     .check((argv) => {
       check(argv as unknown as SegmentArgs);
       return true;
@@ -107,6 +122,14 @@ export function builder(y: Argv): Argv<SegmentArgs> {
 export function check(a: Pick<SegmentArgs, 'output' | 'workers' | 'threshold' | 'resize' | 'scale' | 'tile' | 'tileOverlap' | 'maxPixels' | 'concurrency' | 'inputs'> & { outDir?: string }): true {
   if (!a.inputs || a.inputs.length === 0) throw new Error('Give at least one input file, folder or glob');
   if (a.outDir !== undefined && String(a.outDir).trim() === '') throw new Error('--out-dir must not be empty');
+  return checkPipelineArgs(a);
+}
+
+/**
+ * Cross-option rules of the shared pipeline options ({@link pipelineOptions}; pure).
+ * @throws {Error} naming the option, what was expected and what was received
+ */
+export function checkPipelineArgs(a: Pick<PipelineArgs, 'output' | 'workers' | 'threshold' | 'resize' | 'scale' | 'tile' | 'tileOverlap' | 'maxPixels' | 'concurrency'>): true {
   for (const k of a.output) {
     if (!(OUTPUT_KIND_NAMES as readonly string[]).includes(k)) {
       throw new Error(`Expected --output to be a comma-separated list of ${OUTPUT_KIND_NAMES.join(', ')} but received "${k}"`);
@@ -135,6 +158,24 @@ export function check(a: Pick<SegmentArgs, 'output' | 'workers' | 'threshold' | 
     throw new Error(`Expected --concurrency to be an integer >= 1 but received ${a.concurrency}`);
   }
   return true;
+}
+
+/** The {@link createPipeline} options of parsed pipeline arguments (relative model paths against `cwd`). */
+export function toPipelineOptions(a: PipelineArgs, cwd: string): PipelineOptions {
+  return {
+    ...(a.model !== undefined ? { model: path.resolve(cwd, a.model) } : {}),
+    workers: a.workers,
+    threshold: a.threshold ?? null,
+    outputs: a.output,
+    resize: a.scale !== undefined && a.resize === 'model' ? 'scale' : a.resize,
+    ...(a.scale !== undefined ? { scale: a.scale } : {}),
+    padMode: a.padMode,
+    tile: a.tile === undefined ? null : a.tile === 0 ? false : a.tile,
+    tileOverlap: a.tileOverlap ?? null,
+    maxPixels: a.maxPixels,
+    precision: a.precision,
+    overlayFormat: a.overlayFormat,
+  };
 }
 
 /** The process-level hooks the command uses (replaced in tests). */
@@ -230,20 +271,7 @@ export async function runSegment(a: SegmentArgs, io: SegmentIo): Promise<number>
   try {
     if (todo.length > 0) {
       try {
-        pipeline = await createPipeline({
-          ...(a.model !== undefined ? { model: path.resolve(io.cwd, a.model) } : {}),
-          workers: a.workers,
-          threshold: a.threshold ?? null,
-          outputs: a.output,
-          resize: a.scale !== undefined && a.resize === 'model' ? 'scale' : a.resize,
-          ...(a.scale !== undefined ? { scale: a.scale } : {}),
-          padMode: a.padMode,
-          tile: a.tile === undefined ? null : a.tile === 0 ? false : a.tile,
-          tileOverlap: a.tileOverlap ?? null,
-          maxPixels: a.maxPixels,
-          precision: a.precision,
-          overlayFormat: a.overlayFormat,
-        });
+        pipeline = await createPipeline(toPipelineOptions(a, io.cwd));
       } catch (e) {
         throw new UsageError(`cannot load the model: ${e instanceof Error ? e.message : String(e)}`);
       }
