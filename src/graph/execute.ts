@@ -6,7 +6,7 @@
  * The graph is validated once up front (`inferShapes`: structure, shapes, output sizes); the loop below then only
  * computes geometry and calls kernels (STYLE rule 2).
  */
-import { formatShape, invalidParameter, invalidType, shapeMismatch } from '../errors.js';
+import { invalidParameter, invalidType } from '../errors.js';
 import type { Backend } from '../ops/backend.js';
 import { getBackend } from '../ops/backend.js';
 import type { ActivationKind, Pads } from '../ops/geometry.js';
@@ -407,11 +407,4 @@ function roundNearest(v: number, r: NearestRounding): number {
 
 function clampIndex(i: number, size: number): number {
   return i < 0 ? 0 : i >= size ? size - 1 : i;
-}
-
-/** Throws ERR_SHAPE_MISMATCH when a tensor's shape differs from the expected one (used by callers and tests). */
-export function expectShape(where: string, t: Tensor, shape: readonly number[]): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw shapeMismatch(where, `expected shape ${formatShape(shape)} but received ${formatShape(t.shape)}`);
-  }
 }

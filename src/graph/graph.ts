@@ -165,13 +165,13 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
 export function inferShapes(graph: Graph, inputShapes: Record<string, readonly number[]> | readonly number[]): Map<string, number[]> {
   const shapes = new Map<string, number[]>();
   for (const [k, t] of graph.initializers) shapes.set(k, t.shape.slice());
-  const byName: Record<string, readonly number[]> = Array.isArray(inputShapes)
-    ? graph.inputs.length === 1
-      ? { [graph.inputs[0]!.name]: inputShapes as readonly number[] }
-      : (() => {
-          throw graphError(`the graph has ${graph.inputs.length} inputs; pass shapes by input name`);
-        })()
-    : (inputShapes as Record<string, readonly number[]>);
+  let byName: Record<string, readonly number[]>;
+  if (Array.isArray(inputShapes)) {
+    if (graph.inputs.length !== 1) throw graphError(`the graph has ${graph.inputs.length} inputs; pass shapes by input name`);
+    byName = { [graph.inputs[0]!.name]: inputShapes as readonly number[] };
+  } else {
+    byName = inputShapes as Record<string, readonly number[]>;
+  }
   for (const vi of graph.inputs) {
     const s = byName[vi.name];
     if (!s) throw graphError(`no shape given for graph input '${vi.name}'`);

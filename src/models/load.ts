@@ -11,7 +11,7 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { ErrorCode, UnetError, invalidType, modelFormatError } from '../errors.js';
-import type { Model } from './model.js';
+import type { Model, UnetArchitecture } from './model.js';
 import { defaultMeta } from './model.js';
 import { loadNative } from './native.js';
 import { readSafetensors } from './safetensors.js';
@@ -118,7 +118,7 @@ async function loadBareSafetensors(path: string): Promise<Model> {
   }
   const { tensors } = await readSafetensors(path);
   const { inferUnetArchitecture } = (await importFormat('./pytorch/index.js', 'PyTorch', path)) as {
-    inferUnetArchitecture(w: ReadonlyMap<string, unknown>, file: string): import('./model.js').UnetArchitecture;
+    inferUnetArchitecture(w: ReadonlyMap<string, unknown>, file: string): UnetArchitecture;
   };
   const architecture = inferUnetArchitecture(tensors, path);
   const graph = buildUnet(architecture, { weights: tensors, source: path });

@@ -12,8 +12,8 @@
  *   DoubleConv(in, out, mid) = Conv3×3 pad 1 no bias, BN, ReLU, Conv3×3 pad 1 no bias, BN, ReLU
  * Node names are the module paths and weight names the state_dict keys, so a milesial checkpoint maps 1:1.
  */
-import { ErrorCode, UnetRangeError, formatShape, invalidParameter, invalidType, modelFormatError } from '../errors.js';
-import { Tensor, shapeSize } from '../tensor/tensor.js';
+import { formatShape, invalidParameter, invalidType, modelFormatError } from '../errors.js';
+import { Tensor } from '../tensor/tensor.js';
 import type { Graph, GraphNode } from '../graph/ir.js';
 import { conv2dAttrs, convTranspose2dAttrs, symmetricPads } from '../graph/ir.js';
 import type { UnetArchitecture, UpMode } from './model.js';
@@ -275,10 +275,8 @@ function initWeights(shapes: Map<string, number[]>, seed: number): Map<string, T
   const out = new Map<string, Tensor>();
   const fanIns = new Map<string, number>();
   for (const [name, shape] of shapes) {
-    if (shape.length === 4) {
-      const transposed = /\.up\.weight$/.test(name);
-      fanIns.set(name.replace(/\.weight$/, ''), (transposed ? shape[1]! : shape[1]!) * shape[2]! * shape[3]!);
-    }
+    // PyTorch's fan-in reads dim 1 for both layouts ([Cout, Cin/g, k, k] and the transposed [Cin, Cout/g, k, k]).
+    if (shape.length === 4) fanIns.set(name.replace(/\.weight$/, ''), shape[1]! * shape[2]! * shape[3]!);
   }
   for (const [name, shape] of shapes) {
     const t = new Tensor(shape);
@@ -291,9 +289,6 @@ function initWeights(shapes: Map<string, number[]>, seed: number): Map<string, T
       t.data.fill(1);
     }
     out.set(name, t);
-  }
-  if (out.size === 0 || [...out.values()].some((t) => shapeSize(t.shape) === 0)) {
-    throw new UnetRangeError(ErrorCode.INVALID_ARG_VALUE, 'unet: the configuration yields an empty layer');
   }
   return out;
 }
