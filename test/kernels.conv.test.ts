@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { wasmBackend } from '../src/kernels/backend.js';
 import { conv2dGeometry, type Conv2dGeometry } from '../src/ops/geometry.js';
 import { conv2dReference } from '../src/ops/reference/conv.js';
+import { activationReference } from '../src/ops/reference/elementwise.js';
 import type { NormalizedPadding, PaddingMode } from '../src/ops/params.js';
 import { compare, randInt, randomArray, rng } from './kernels.helpers.js';
 
@@ -111,5 +112,44 @@ describe('wasm conv2d work ranges', () => {
     mem.free(xOff);
     mem.free(oOff);
     expect(compare(ours, ref).ratio).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('wasm conv2d fused epilogue', () => {
+  for (const [activation, slope] of [['relu', 0], ['leakyRelu', 0.01], ['sigmoid', 0], ['tanh', 0]] as const) {
+    for (const depthwise of [false, true]) {
+      it(`${depthwise ? 'depthwise' : 'general'} conv + bias + ${activation} in one pass equals reference then activation`, () => {
+        const rand = rng(17);
+        const cin = depthwise ? 6 : 5;
+        const g = conv2dGeometry('test', { x: [1, cin, 19, 21], w: [6, depthwise ? 1 : cin, 3, 3], stride: [1, 1], dilation: [1, 1], padding: { kind: 'same' }, groups: depthwise ? 6 : 1, paddingMode: 'zeros' });
+        const x = randomArray(cin * 19 * 21, rand), w = randomArray(6 * g.inPerGroup * 9, rand), b = randomArray(6, rand);
+        const n = 6 * 19 * 21;
+        const ref = new Float32Array(n);
+        conv2dReference(g, x, w, b, ref);
+        activationReference({ kind: activation, size: n, negativeSlope: slope }, ref, ref);
+        wasmBackend.conv2d(g, x, w, b, new Float32Array(n)); // packs the weights
+        const wOff = (wasmBackend as unknown as { packed: WeakMap<Float32Array, { off: number }[]> }).packed.get(w)![0]!.off;
+        const mem = wasmBackend.memory;
+        const xOff = mem.alloc(x.byteLength), bOff = mem.alloc(b.byteLength), oOff = mem.alloc(n * 4);
+        mem.f32(xOff, x.length).set(x);
+        mem.f32(bOff, b.length).set(b);
+        wasmBackend.kernels.conv2d(g, xOff, wOff, bOff, oOff, { activation, slope });
+        const ours = mem.f32(oOff, n).slice();
+        for (const off of [xOff, bOff, oOff]) mem.free(off);
+        expect(compare(ours, ref).ratio).toBeLessThanOrEqual(1);
+      });
+    }
+  }
+
+  it('a mutated weight array is repacked (the cache compares contents)', () => {
+    const rand = rng(19);
+    const g = conv2dGeometry('test', { x: [1, 4, 6, 6], w: [4, 4, 3, 3], stride: [1, 1], dilation: [1, 1], padding: { kind: 'explicit', h: 1, w: 1 }, groups: 1, paddingMode: 'zeros' });
+    const x = randomArray(144, rand), w = randomArray(144, rand);
+    const a = new Float32Array(144), ref = new Float32Array(144);
+    wasmBackend.conv2d(g, x, w, null, a);
+    w[7] = w[7]! + 1;
+    wasmBackend.conv2d(g, x, w, null, a);
+    conv2dReference(g, x, w, null, ref);
+    expect(compare(a, ref).ratio).toBeLessThanOrEqual(1);
   });
 });

@@ -16,7 +16,7 @@
  *
  * ## Calling convention
  * All pointers are byte offsets into the shared memory, all tensors contiguous NCHW float32. The conv kernels
- * (`conv2d`, `depthwiseConv2d`, `convTranspose2d`) take ONE argument, the offset of a parameter block of 32 i32
+ * (`conv2d`, `depthwiseConv2d`, `convTranspose2d`) take ONE argument, the offset of a parameter block of 48 i32
  * words (the `P_*` indices below; P_SLOPE holds f32 bits) that lives in the calling thread's scratch. They
  * compute one image: output channels [P_CO_START, P_CO_END) × output rows [P_ROW_START, P_ROW_END), writing only
  * there, so threads can split a layer into disjoint blocks on the same memory. Each thread passes its own
@@ -49,8 +49,10 @@ export const P_S_H = 8, P_S_W = 9, P_D_H = 10, P_D_W = 11, P_GROUPS = 12, P_IPG 
 export const P_PAD_T = 15, P_PAD_L = 16, P_MODE = 17, P_X = 18, P_W = 19, P_BIAS = 20, P_OUT = 21, P_ACT = 22;
 export const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END = 27, P_SCRATCH = 28;
 export const P_PAD_B = 29, P_PAD_R = 30;
-/** Words in a parameter block. */
-export const PARAM_WORDS = 32;
+/** JS-side words (the kernels ignore them): images [P_BATCH_START, P_BATCH_END) and bytes per input/output image. */
+export const P_BATCH_START = 31, P_BATCH_END = 32, P_X_IMAGE = 33, P_OUT_IMAGE = 34;
+/** Words in a parameter block (a multiple of 16 keeps the scratch after it 64-byte aligned). */
+export const PARAM_WORDS = 48;
 
 /** Fused epilogue activations; the numbers are the kernels' ABI. */
 export const ACTIVATIONS = Object.freeze({ none: 0, relu: 1, leakyRelu: 2, sigmoid: 3, tanh: 4 } as const);
@@ -227,10 +229,24 @@ export class KernelInstance {
     return this.scratchOff;
   }
 
-  private params(scratchNeed: number): { p: number; words: Int32Array; floats: Float32Array } {
-    const base = this.scratch(scratchNeed);
-    const buf = this.wasmMemory.buffer;
-    return { p: base, words: new Int32Array(buf, base, PARAM_WORDS), floats: new Float32Array(buf, base, PARAM_WORDS) };
+  /**
+   * Run a kernel descriptor (from {@link conv2dDescriptor} / {@link convTranspose2dDescriptor}) with this
+   * instance's scratch: the block is copied into the scratch head, P_SCRATCH pointed past it, and the kernel
+   * called once per image of [P_BATCH_START, P_BATCH_END).
+   */
+  run(d: KernelDescriptor): void {
+    const base = this.scratch(d.scratchBytes);
+    const words = new Int32Array(this.wasmMemory.buffer, base, PARAM_WORDS);
+    words.set(d.params);
+    words[P_SCRATCH] = base + PARAM_WORDS * 4;
+    const fn = this.exports[d.kernel];
+    const x0 = words[P_X]!, o0 = words[P_OUT]!;
+    const xStride = words[P_X_IMAGE]!, oStride = words[P_OUT_IMAGE]!;
+    for (let n = words[P_BATCH_START]!, n1 = words[P_BATCH_END]!; n < n1; n++) {
+      words[P_X] = x0 + n * xStride;
+      words[P_OUT] = o0 + n * oStride;
+      fn(base);
+    }
   }
 
   /**
@@ -238,51 +254,68 @@ export class KernelInstance {
    * Computes the `range` block (default: everything) with the fused epilogue.
    */
   conv2d(g: Conv2dGeometry, xOff: number, wOff: number, biasOff: number, outOff: number, ep: Epilogue = NO_EPILOGUE, range?: WorkRange): void {
-    const dw = usesDepthwise(g);
-    const need = dw ? depthwiseScratchBytes(g) : conv2dScratchBytes(g);
-    const { p, words, floats } = this.params(need);
-    words[P_IN_C] = g.inChannels; words[P_IN_H] = g.inH; words[P_IN_W] = g.inW;
-    words[P_OUT_C] = g.outChannels; words[P_OUT_H] = g.outH; words[P_OUT_W] = g.outW;
-    words[P_K_H] = g.kernelH; words[P_K_W] = g.kernelW; words[P_S_H] = g.strideH; words[P_S_W] = g.strideW;
-    words[P_D_H] = g.dilationH; words[P_D_W] = g.dilationW; words[P_GROUPS] = g.groups;
-    words[P_IPG] = g.inPerGroup; words[P_OPG] = g.outPerGroup;
-    words[P_PAD_T] = g.pad.top; words[P_PAD_L] = g.pad.left; words[P_PAD_B] = g.pad.bottom; words[P_PAD_R] = g.pad.right;
-    words[P_MODE] = PAD_MODES[g.paddingMode];
-    words[P_W] = wOff; words[P_BIAS] = biasOff; words[P_ACT] = ACTIVATIONS[ep.activation]; floats[P_SLOPE] = ep.slope ?? 0;
-    words[P_CO_START] = range?.coStart ?? 0; words[P_CO_END] = range?.coEnd ?? g.outChannels;
-    words[P_ROW_START] = range?.rowStart ?? 0; words[P_ROW_END] = range?.rowEnd ?? g.outH;
-    words[P_SCRATCH] = p + PARAM_WORDS * 4;
-    const xImage = g.inChannels * g.inH * g.inW * 4;
-    const oImage = g.outChannels * g.outH * g.outW * 4;
-    const fn = dw ? this.exports.depthwiseConv2d : this.exports.conv2d;
-    for (let n = range?.batchStart ?? 0, n1 = range?.batchEnd ?? g.batch; n < n1; n++) {
-      words[P_X] = xOff + n * xImage;
-      words[P_OUT] = outOff + n * oImage;
-      fn(p);
-    }
+    this.run(conv2dDescriptor(g, xOff, wOff, biasOff, outOff, ep, range));
   }
 
   /** convTranspose2d over offsets: x [N, Cin, H, W], packed weights (./pack.ts), bias [Cout] (0 = none). */
   convTranspose2d(g: ConvTranspose2dGeometry, xOff: number, wOff: number, biasOff: number, outOff: number, ep: Epilogue = NO_EPILOGUE, range?: WorkRange): void {
-    const { p, words, floats } = this.params(convTranspose2dScratchBytes(g));
-    words[P_IN_C] = g.inChannels; words[P_IN_H] = g.inH; words[P_IN_W] = g.inW;
-    words[P_OUT_C] = g.outChannels; words[P_OUT_H] = g.outH; words[P_OUT_W] = g.outW;
-    words[P_K_H] = g.kernelH; words[P_K_W] = g.kernelW; words[P_S_H] = g.strideH; words[P_S_W] = g.strideW;
-    words[P_D_H] = g.dilationH; words[P_D_W] = g.dilationW; words[P_GROUPS] = g.groups;
-    words[P_IPG] = g.inPerGroup; words[P_OPG] = g.outPerGroup;
-    words[P_PAD_T] = g.padH; words[P_PAD_L] = g.padW; words[P_PAD_B] = 0; words[P_PAD_R] = 0; words[P_MODE] = 0;
-    words[P_W] = wOff; words[P_BIAS] = biasOff; words[P_ACT] = ACTIVATIONS[ep.activation]; floats[P_SLOPE] = ep.slope ?? 0;
-    words[P_CO_START] = range?.coStart ?? 0; words[P_CO_END] = range?.coEnd ?? g.outChannels;
-    words[P_ROW_START] = range?.rowStart ?? 0; words[P_ROW_END] = range?.rowEnd ?? g.outH;
-    words[P_SCRATCH] = p + PARAM_WORDS * 4;
-    const xImage = g.inChannels * g.inH * g.inW * 4;
-    const oImage = g.outChannels * g.outH * g.outW * 4;
-    for (let n = range?.batchStart ?? 0, n1 = range?.batchEnd ?? g.batch; n < n1; n++) {
-      words[P_X] = xOff + n * xImage;
-      words[P_OUT] = outOff + n * oImage;
-      this.exports.convTranspose2d(p);
-    }
+    this.run(convTranspose2dDescriptor(g, xOff, wOff, biasOff, outOff, ep, range));
   }
+}
+
+/**
+ * A kernel call as plain data (postable to a worker): which kernel, its parameter block and the scratch it
+ * needs. P_SCRATCH is left 0; the running instance fills in its own.
+ */
+export interface KernelDescriptor {
+  readonly kernel: 'conv2d' | 'depthwiseConv2d' | 'convTranspose2d';
+  readonly params: Int32Array;
+  readonly scratchBytes: number;
+}
+
+function block(ep: Epilogue, range: WorkRange | undefined, outChannels: number, outH: number, batch: number): { words: Int32Array } {
+  const words = new Int32Array(PARAM_WORDS);
+  words[P_ACT] = ACTIVATIONS[ep.activation];
+  new Float32Array(words.buffer)[P_SLOPE] = ep.slope ?? 0;
+  words[P_CO_START] = range?.coStart ?? 0;
+  words[P_CO_END] = range?.coEnd ?? outChannels;
+  words[P_ROW_START] = range?.rowStart ?? 0;
+  words[P_ROW_END] = range?.rowEnd ?? outH;
+  words[P_BATCH_START] = range?.batchStart ?? 0;
+  words[P_BATCH_END] = range?.batchEnd ?? batch;
+  return { words };
+}
+
+/** The descriptor of a conv2d block (see {@link KernelInstance.run}); offsets are of image 0. */
+export function conv2dDescriptor(g: Conv2dGeometry, xOff: number, wOff: number, biasOff: number, outOff: number, ep: Epilogue = NO_EPILOGUE, range?: WorkRange): KernelDescriptor {
+  const dw = usesDepthwise(g);
+  const { words } = block(ep, range, g.outChannels, g.outH, g.batch);
+  words[P_IN_C] = g.inChannels; words[P_IN_H] = g.inH; words[P_IN_W] = g.inW;
+  words[P_OUT_C] = g.outChannels; words[P_OUT_H] = g.outH; words[P_OUT_W] = g.outW;
+  words[P_K_H] = g.kernelH; words[P_K_W] = g.kernelW; words[P_S_H] = g.strideH; words[P_S_W] = g.strideW;
+  words[P_D_H] = g.dilationH; words[P_D_W] = g.dilationW; words[P_GROUPS] = g.groups;
+  words[P_IPG] = g.inPerGroup; words[P_OPG] = g.outPerGroup;
+  words[P_PAD_T] = g.pad.top; words[P_PAD_L] = g.pad.left; words[P_PAD_B] = g.pad.bottom; words[P_PAD_R] = g.pad.right;
+  words[P_MODE] = PAD_MODES[g.paddingMode];
+  words[P_X] = xOff; words[P_W] = wOff; words[P_BIAS] = biasOff; words[P_OUT] = outOff;
+  words[P_X_IMAGE] = g.inChannels * g.inH * g.inW * 4;
+  words[P_OUT_IMAGE] = g.outChannels * g.outH * g.outW * 4;
+  return { kernel: dw ? 'depthwiseConv2d' : 'conv2d', params: words, scratchBytes: dw ? depthwiseScratchBytes(g) : conv2dScratchBytes(g) };
+}
+
+/** The descriptor of a convTranspose2d block (see {@link KernelInstance.run}); offsets are of image 0. */
+export function convTranspose2dDescriptor(g: ConvTranspose2dGeometry, xOff: number, wOff: number, biasOff: number, outOff: number, ep: Epilogue = NO_EPILOGUE, range?: WorkRange): KernelDescriptor {
+  const { words } = block(ep, range, g.outChannels, g.outH, g.batch);
+  words[P_IN_C] = g.inChannels; words[P_IN_H] = g.inH; words[P_IN_W] = g.inW;
+  words[P_OUT_C] = g.outChannels; words[P_OUT_H] = g.outH; words[P_OUT_W] = g.outW;
+  words[P_K_H] = g.kernelH; words[P_K_W] = g.kernelW; words[P_S_H] = g.strideH; words[P_S_W] = g.strideW;
+  words[P_D_H] = g.dilationH; words[P_D_W] = g.dilationW; words[P_GROUPS] = g.groups;
+  words[P_IPG] = g.inPerGroup; words[P_OPG] = g.outPerGroup;
+  words[P_PAD_T] = g.padH; words[P_PAD_L] = g.padW;
+  words[P_X] = xOff; words[P_W] = wOff; words[P_BIAS] = biasOff; words[P_OUT] = outOff;
+  words[P_X_IMAGE] = g.inChannels * g.inH * g.inW * 4;
+  words[P_OUT_IMAGE] = g.outChannels * g.outH * g.outW * 4;
+  return { kernel: 'convTranspose2d', params: words, scratchBytes: convTranspose2dScratchBytes(g) };
 }
 
 const NO_EPILOGUE: Epilogue = Object.freeze({ activation: 'none' });
