@@ -15,7 +15,7 @@ export function buildArgv(argv: readonly string[]): Argv {
     .scriptName('unet')
     .usage('$0 <command> [options]\n\nRun U-Net segmentation models on images.')
     .command(segment as never)
-    .demandCommand(1, 'Give a command (see the list above)')
+    .demandCommand(1, 'Give a command, e.g. unet segment <files|dirs|globs…> -o <dir>')
     .recommendCommands()
     .strict()
     .help()
@@ -24,7 +24,10 @@ export function buildArgv(argv: readonly string[]): Argv {
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err instanceof UsageError || !err ? new UsageError(msg ?? err?.message ?? 'invalid arguments') : err;
+      // Parser and check() failures are usage errors; anything else thrown by a handler keeps its identity.
+      if (err instanceof UsageError) throw err;
+      if (msg) throw new UsageError(msg);
+      throw err ?? new UsageError('invalid arguments');
     });
 }
 

@@ -117,45 +117,46 @@ export function builder(y: Argv): Argv<SegmentArgs> {
 }
 
 /**
- * Cross-option rules of `unet segment` (pure; throws a message for yargs to report as a usage error).
+ * Cross-option rules of `unet segment` (pure).
+ * @throws {UsageError} naming the option, what was expected and what was received
  */
 export function check(a: Pick<SegmentArgs, 'output' | 'workers' | 'threshold' | 'resize' | 'scale' | 'tile' | 'tileOverlap' | 'maxPixels' | 'concurrency' | 'inputs'> & { outDir?: string }): true {
-  if (!a.inputs || a.inputs.length === 0) throw new Error('Give at least one input file, folder or glob');
-  if (a.outDir !== undefined && String(a.outDir).trim() === '') throw new Error('--out-dir must not be empty');
+  if (!a.inputs || a.inputs.length === 0) throw new UsageError('Give at least one input file, folder or glob');
+  if (a.outDir !== undefined && String(a.outDir).trim() === '') throw new UsageError('--out-dir must not be empty');
   return checkPipelineArgs(a);
 }
 
 /**
  * Cross-option rules of the shared pipeline options ({@link pipelineOptions}; pure).
- * @throws {Error} naming the option, what was expected and what was received
+ * @throws {UsageError} naming the option, what was expected and what was received
  */
 export function checkPipelineArgs(a: Pick<PipelineArgs, 'output' | 'workers' | 'threshold' | 'resize' | 'scale' | 'tile' | 'tileOverlap' | 'maxPixels' | 'concurrency'>): true {
   for (const k of a.output) {
     if (!(OUTPUT_KIND_NAMES as readonly string[]).includes(k)) {
-      throw new Error(`Expected --output to be a comma-separated list of ${OUTPUT_KIND_NAMES.join(', ')} but received "${k}"`);
+      throw new UsageError(`Expected --output to be a comma-separated list of ${OUTPUT_KIND_NAMES.join(', ')} but received "${k}"`);
     }
   }
-  if (a.output.length === 0) throw new Error(`Expected at least one --output kind of ${OUTPUT_KIND_NAMES.join(', ')}`);
-  if (!Number.isInteger(a.workers) || a.workers < 1) throw new Error(`Expected --workers to be an integer >= 1 but received ${a.workers}`);
+  if (a.output.length === 0) throw new UsageError(`Expected at least one --output kind of ${OUTPUT_KIND_NAMES.join(', ')}`);
+  if (!Number.isInteger(a.workers) || a.workers < 1) throw new UsageError(`Expected --workers to be an integer >= 1 but received ${a.workers}`);
   if (a.threshold !== undefined && !(a.threshold > 0 && a.threshold < 1)) {
-    throw new Error(`Expected --threshold in (0, 1) but received ${a.threshold}`);
+    throw new UsageError(`Expected --threshold in (0, 1) but received ${a.threshold}`);
   }
   if (a.scale !== undefined) {
-    if (!(a.scale > 0 && a.scale <= 8)) throw new Error(`Expected --scale in (0, 8] but received ${a.scale}`);
-    if (a.resize !== 'scale' && a.resize !== 'model') throw new Error(`--scale needs --resize scale but received --resize ${a.resize}`);
+    if (!(a.scale > 0 && a.scale <= 8)) throw new UsageError(`Expected --scale in (0, 8] but received ${a.scale}`);
+    if (a.resize !== 'scale' && a.resize !== 'model') throw new UsageError(`--scale needs --resize scale but received --resize ${a.resize}`);
   }
   if (a.tile !== undefined && !(a.tile === 0 || (Number.isInteger(a.tile) && a.tile >= 16 && a.tile <= 8192))) {
-    throw new Error(`Expected --tile to be 0 (off) or an integer in [16, 8192] but received ${a.tile}`);
+    throw new UsageError(`Expected --tile to be 0 (off) or an integer in [16, 8192] but received ${a.tile}`);
   }
   if (a.tileOverlap !== undefined) {
-    if (!Number.isInteger(a.tileOverlap) || a.tileOverlap < 0) throw new Error(`Expected --tile-overlap to be an integer >= 0 but received ${a.tileOverlap}`);
+    if (!Number.isInteger(a.tileOverlap) || a.tileOverlap < 0) throw new UsageError(`Expected --tile-overlap to be an integer >= 0 but received ${a.tileOverlap}`);
     if (a.tile !== undefined && a.tile > 0 && a.tileOverlap * 2 >= a.tile) {
-      throw new Error(`Expected --tile-overlap < tile/2 (${a.tile / 2}) but received ${a.tileOverlap}`);
+      throw new UsageError(`Expected --tile-overlap < tile/2 (${a.tile / 2}) but received ${a.tileOverlap}`);
     }
   }
-  if (!Number.isInteger(a.maxPixels) || a.maxPixels < 1) throw new Error(`Expected --max-pixels to be an integer >= 1 but received ${a.maxPixels}`);
+  if (!Number.isInteger(a.maxPixels) || a.maxPixels < 1) throw new UsageError(`Expected --max-pixels to be an integer >= 1 but received ${a.maxPixels}`);
   if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) {
-    throw new Error(`Expected --concurrency to be an integer >= 1 but received ${a.concurrency}`);
+    throw new UsageError(`Expected --concurrency to be an integer >= 1 but received ${a.concurrency}`);
   }
   return true;
 }
