@@ -701,23 +701,41 @@ function importNode(ctx: Ctx, n: OnnxNode): void {
         else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') target = i * stride[a]!;
         if (target !== null) {
           const total = full - target;
-          // onnxruntime's ComputePadsAndOutputShape: SAME_UPPER puts the odd pad at the start, others at the end.
-          const head = autoPad === 'SAME_UPPER' ? total - Math.floor(total / 2) : Math.floor(total / 2);
+          // ConvTranspose spec (Operators.md; onnxruntime agrees): SAME_UPPER puts the odd pad at the end,
+          // SAME_LOWER and NOTSET (with output_shape) at the start.
+          const head = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : total - Math.floor(total / 2);
           begin[a] = head;
           end[a] = total - head;
         }
       }
       // Ours: out = (i-1)s - 2p + d(k-1) + outputPadding + 1, i.e. p = begin and outputPadding = op + begin - end.
-      const irPad: [number, number] = [begin[0]!, begin[1]!];
+      // When that is negative (more pad at the end), run the full transposed conv and crop with a pad node.
+      if (begin.some((b) => b < 0) || end.some((e) => e < 0)) fail(`negative pads [${begin.join(',')},${end.join(',')}] are not supported`);
       const irOutPad: [number, number] = [outPad[0]! + begin[0]! - end[0]!, outPad[1]! + begin[1]! - end[1]!];
-      if (irPad.some((p) => p < 0) || irOutPad.some((p) => p < 0)) {
-        fail(`pads [${begin[0]},${begin[1]},${end[0]},${end[1]}] with output_padding [${outPad.join(',')}] cannot be expressed as symmetric padding plus output padding`);
+      const symmetric = irOutPad[0] >= 0 && irOutPad[1] >= 0;
+      const inputs = has(2) ? [irInput(0), irInput(1), irInput(2)] : [irInput(0), irInput(1)];
+      if (symmetric) {
+        emitNode({
+          op: 'convTranspose2d',
+          inputs,
+          outputs: [out],
+          attrs: convTranspose2dAttrs({ stride, dilation, padding: [begin[0]!, begin[1]!], outputPadding: irOutPad, groups: aInt('group', 1) }),
+        });
+        return;
       }
+      const full = `${out}.uncropped`;
       emitNode({
         op: 'convTranspose2d',
-        inputs: has(2) ? [irInput(0), irInput(1), irInput(2)] : [irInput(0), irInput(1)],
+        inputs,
+        outputs: [full],
+        attrs: convTranspose2dAttrs({ stride, dilation, padding: [0, 0], outputPadding: [outPad[0]!, outPad[1]!], groups: aInt('group', 1) }),
+      });
+      emit(ctx, {
+        op: 'pad',
+        name: uniqueName(ctx, `${n.name}.crop`),
+        inputs: [full],
         outputs: [out],
-        attrs: convTranspose2dAttrs({ stride, dilation, padding: irPad, outputPadding: irOutPad, groups: aInt('group', 1) }),
+        attrs: { pads: { top: -begin[0]!, left: -begin[1]!, bottom: -end[0]!, right: -end[1]! }, mode: 'constant', value: 0 },
       });
       return;
     }
