@@ -225,7 +225,7 @@ function sameBits(a: Uint32Array, b: Uint32Array): boolean {
 }
 
 /** F.pad source index (see src/ops/reference/resize.ts); -1 for the constant fill. */
-function padSource(j: number, before: number, after: number, size: number, mode: PadGeometry['mode']): number {
+export function padSource(j: number, before: number, after: number, size: number, mode: PadGeometry['mode']): number {
   const i = j - before;
   if (mode === 'circular') {
     const lo = Math.max(-before, 0);
@@ -240,14 +240,14 @@ function padSource(j: number, before: number, after: number, size: number, mode:
 }
 
 /** torch 1.13 nearest_idx. */
-function nearestIndex(dst: number, inSize: number, outSize: number, scale: number): number {
+export function nearestIndex(dst: number, inSize: number, outSize: number, scale: number): number {
   if (outSize === inSize) return dst;
   if (outSize === 2 * inSize) return dst >> 1;
   return Math.min(Math.floor(f32(dst * scale)), inSize - 1);
 }
 
 /** Per-axis bilinear tables as torch's compute_source_index_and_lambda (float32). */
-function linearAxis(inSize: number, outSize: number, scale: number, alignCorners: boolean) {
+export function linearAxis(inSize: number, outSize: number, scale: number, alignCorners: boolean) {
   const i0 = new Int32Array(outSize), i1 = new Int32Array(outSize);
   const l0 = new Float32Array(outSize), l1 = new Float32Array(outSize);
   for (let d = 0; d < outSize; d++) {
@@ -268,7 +268,22 @@ function linearAxis(inSize: number, outSize: number, scale: number, alignCorners
   return { i0, i1, l0, l1 };
 }
 
-/** The process-wide wasm backend (main thread), registered as 'wasm' and made the default at import. */
-export const wasmBackend = new WasmBackend();
-registerBackend(wasmBackend);
-setBackend('wasm');
+/**
+ * The process-wide wasm backend (main thread), registered as 'wasm' and made the default at import. `null` only
+ * when the kernel modules are missing or cannot be compiled (then the reference backend stays the default and a
+ * process warning says why).
+ */
+export const wasmBackend: WasmBackend = createDefault()!;
+
+function createDefault(): WasmBackend | null {
+  let b: WasmBackend;
+  try {
+    b = new WasmBackend();
+  } catch (e) {
+    process.emitWarning(`unet-pipeline: the wasm kernels are unavailable, using the reference kernels (${(e as Error).message})`);
+    return null;
+  }
+  registerBackend(b);
+  setBackend('wasm');
+  return b;
+}
