@@ -53,3 +53,18 @@ export { encodeOutput, outputFileName, writeFileAtomic, cleanStaleTempFiles } fr
 export type { EncodeOptions, EncodableResult } from './pipeline/writers.js';
 export { decodeImage } from './pipeline/image.js';
 export type { DecodedImage, DecodeOptions } from './pipeline/image.js';
+export { WasmBackend, wasmBackend } from './kernels/backend.js';
+export type { WasmBackendOptions } from './kernels/backend.js';
+export {
+  KernelMemory, KernelInstance, compileKernels, relaxedSimdSupported, conv2dDescriptor, convTranspose2dDescriptor,
+  conv2dScratchBytes, depthwiseScratchBytes, convTranspose2dScratchBytes, usesDepthwise, ACTIVATIONS,
+} from './kernels/index.js';
+export type { Epilogue, EpilogueActivation, WorkRange, KernelDescriptor, KernelExports } from './kernels/index.js';
+export { packConv2dWeights, packConvTranspose2dWeights, packedConv2dFloats, packedConvTranspose2dFloats } from './kernels/pack.js';
+export { loadPytorch, extractStateDict, inferUnetArchitecture, unetFromCheckpoint, readTorchCheckpoint } from './models/pytorch/index.js';
+export type { UnetStateDict } from './models/pytorch/index.js';
+export {
+  loadOnnx, onnxModel, readOnnx, importOnnx, SUPPORTED_ONNX_OPS, ONNX_PAD_MODES, ONNX_COORDINATE_MODES, ONNX_NEAREST_MODES,
+  ONNX_RESIZE_MODES, DEFAULT_SPECIALIZATION_SIZE,
+} from './models/onnx/index.js';
+export type { LoadOnnxOptions, OnnxImport, OnnxInputShapes, OnnxModelData } from './models/onnx/index.js';
