@@ -6,6 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
+import * as inspect from './commands/inspect.js';
 import * as segment from './commands/segment.js';
 import { EXIT, UsageError } from './errors.js';
 
@@ -15,6 +16,7 @@ export function buildArgv(argv: readonly string[]): Argv {
     .scriptName('unet')
     .usage('$0 <command> [options]\n\nRun U-Net segmentation models on images.')
     .command(segment as never)
+    .command(inspect as never)
     .demandCommand(1, 'Give a command, e.g. unet segment <files|dirs|globs…> -o <dir>')
     .recommendCommands()
     .strict()
