@@ -10,13 +10,27 @@ import * as inspect from './commands/inspect.js';
 import * as segment from './commands/segment.js';
 import { EXIT, UsageError } from './errors.js';
 
-/** Build the parser for `argv` (the arguments after the program name). Nothing runs until it is parsed. */
-export function buildArgv(argv: readonly string[]): Argv {
-  return yargs([...argv])
+/** A command module (mocha's lib/cli/*.js shape). */
+export interface CommandModule {
+  readonly command: string;
+  readonly describe: string;
+  readonly builder: (y: Argv) => Argv<never> | Argv;
+  readonly handler: (argv: never) => void | Promise<void>;
+}
+
+/** The commands of `unet`, in help order. */
+export const COMMANDS: readonly CommandModule[] = Object.freeze([segment as CommandModule, inspect as CommandModule]);
+
+/**
+ * Build the parser for `argv` (the arguments after the program name). Nothing runs until it is parsed.
+ * @param commands the command modules (tests pass copies with inert handlers to check parsing alone)
+ */
+export function buildArgv(argv: readonly string[], commands: readonly CommandModule[] = COMMANDS): Argv {
+  let y = yargs([...argv])
     .scriptName('unet')
-    .usage('$0 <command> [options]\n\nRun U-Net segmentation models on images.')
-    .command(segment as never)
-    .command(inspect as never)
+    .usage('$0 <command> [options]\n\nRun U-Net segmentation models on images.');
+  for (const c of commands) y = y.command(c as never);
+  return y
     .demandCommand(1, 'Give a command, e.g. unet segment <files|dirs|globs…> -o <dir>')
     .recommendCommands()
     .strict()
