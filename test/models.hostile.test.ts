@@ -3,10 +3,12 @@
  * without crashing, hanging or executing anything.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import onnxProto from 'onnx-proto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../src/errors.js';
 import { loadOnnx } from '../src/models/onnx/index.js';
+import { onnxModel } from '../src/models/onnx/index.js';
 import { readOnnx } from '../src/models/onnx/reader.js';
 import { readTorchCheckpoint } from '../src/models/pytorch/checkpoint.js';
 import { loadPytorch } from '../src/models/pytorch/index.js';
@@ -151,5 +153,31 @@ describe('.onnx: broken graphs are refused with stable codes', () => {
     const e = await rejection(loadOnnx(join(IMPORT, 'external_data.onnx')));
     expect(e.code).toBe(ErrorCode.MODEL_FORMAT);
     expect(e.message).toMatch(/initializer "w" stores its data in an external file \("weights\.bin"\)/);
+  });
+
+  const { onnx } = onnxProto;
+  const tiny = (node: onnxProto.onnx.INodeProto, initializer: onnxProto.onnx.ITensorProto[]): Uint8Array =>
+    onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 17 }],
+        graph: {
+          name: 'g',
+          node: [node],
+          input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimValue: 4 }, { dimValue: 4 }] } } } }],
+          output: [{ name: 'y' }],
+          initializer,
+        },
+      }),
+    ).finish();
+
+  it('an initializer whose dims promise 10^12 values but holds 3 → ERR_MODEL_FORMAT before allocating', () => {
+    const bytes = tiny({ name: 'add', opType: 'Add', input: ['x', 'k'], output: ['y'] }, [{ name: 'k', dims: [1_000_000, 1_000_000], dataType: 1, floatData: [1, 2, 3] }]);
+    expect(() => readOnnx(bytes, 'huge.onnx')).toThrow(expect.objectContaining({ code: ErrorCode.MODEL_FORMAT, message: expect.stringMatching(/initializer "k": expected 1000000000000 values .* but received 3/) }));
+  });
+
+  it('ConstantOfShape of [10^6, 10^6] → refused, not allocated', () => {
+    const bytes = tiny({ name: 'fill', opType: 'ConstantOfShape', input: ['s'], output: ['y'] }, [{ name: 's', dims: [2], dataType: 7, int64Data: [1_000_000, 1_000_000] }]);
+    expect(() => onnxModel(readOnnx(bytes, 'fill.onnx'))).toThrow(expect.objectContaining({ code: ErrorCode.UNSUPPORTED_OP, message: expect.stringMatching(/ConstantOfShape\[fill\].*too large to fold/) }));
   });
 });

@@ -190,8 +190,18 @@ const intT = (dims: number[], values: ArrayLike<number>): OnnxTensor => ({ dims,
 const floatT = (dims: number[], values: ArrayLike<number>): OnnxTensor => ({ dims, dtype: 'float', data: Float32Array.from(values) });
 const sizeOf = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
+/** Folded constants are shape computations: anything this large comes from a broken or hostile file. */
+const MAX_FOLDED_ELEMENTS = 1 << 24;
+
 function withData(dtype: OnnxTensor['dtype'], dims: number[], values: ArrayLike<number>): OnnxTensor {
   return dtype === 'int' ? intT(dims, values) : floatT(dims, values);
+}
+
+function checkFoldedSize(dims: readonly number[], fail: (why: string) => never): number {
+  if (dims.some((d) => !Number.isInteger(d) || d < 0)) fail(`invalid shape ${formatShape(dims)}`);
+  const n = sizeOf(dims);
+  if (n > MAX_FOLDED_ELEMENTS) fail(`a constant of shape ${formatShape(dims)} (${n} elements) is too large to fold`);
+  return n;
 }
 
 /** NumPy-broadcast elementwise evaluation of constants. */
@@ -537,6 +547,7 @@ function importNode(ctx: Ctx, n: OnnxNode): void {
       return;
     }
     case 'Transpose': {
+      if (!isConst(0)) fail('transposing a run-time tensor is not supported');
       const data = constAt(0, 'data');
       const rank = data.dims.length;
       const perm = aInts('perm') ?? data.dims.map((_, i) => rank - 1 - i);
@@ -558,6 +569,7 @@ function importNode(ctx: Ctx, n: OnnxNode): void {
     }
     case 'ConstantOfShape': {
       const dims = ints(constAt(0, 'shape'));
+      checkFoldedSize(dims, fail);
       const v = attr.get('value') as OnnxTensor | undefined;
       const fill = v ? v.data[0]! : 0;
       setConst(withData(v ? v.dtype : 'float', dims, new Array<number>(sizeOf(dims)).fill(fill)));
@@ -566,12 +578,14 @@ function importNode(ctx: Ctx, n: OnnxNode): void {
     case 'Range': {
       const [s, l, d] = [0, 1, 2].map((k) => constAt(k, ['start', 'limit', 'delta'][k]!).data[0]!);
       const count = Math.max(Math.ceil((l! - s!) / d!), 0);
+      checkFoldedSize([count], fail);
       setConst(withData(constAt(0, 'start').dtype, [count], Array.from({ length: count }, (_, i) => s! + i * d!)));
       return;
     }
     case 'Expand': {
       const data = constAt(0, 'input');
       const shape = ints(constAt(1, 'shape'));
+      checkFoldedSize(shape, fail);
       setConst(broadcastEval([data, withData(data.dtype, shape, new Array<number>(sizeOf(shape)).fill(0))], (a) => a, data.dtype));
       return;
     }

@@ -154,9 +154,14 @@ export function toTensor(t: InstanceType<typeof onnx.TensorProto> | onnxProto.on
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
   const dtype = t.dataType ?? 0;
   const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : null;
+  // Checked before anything is allocated, so dims that promise more than the file holds cannot exhaust memory.
   const needRaw = (bytes: number): void => {
     if (raw && raw.length !== size * bytes) {
       throw modelFormatError(file, `${what}: expected ${size * bytes} bytes of data for dims [${dims.join(',')}] but received ${raw.length}`);
+    }
+    if (!raw) {
+      const listed = Math.max(t.floatData?.length ?? 0, t.int32Data?.length ?? 0, t.int64Data?.length ?? 0, t.doubleData?.length ?? 0, t.uint64Data?.length ?? 0);
+      if (listed !== size) throw modelFormatError(file, `${what}: expected ${size} values for dims [${dims.join(',')}] but received ${listed}`);
     }
   };
   const fromList = (list: ArrayLike<number | Long> | null | undefined): number[] => {
