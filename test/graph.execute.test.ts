@@ -2,6 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { runGraph } from '../src/graph/execute.js';
 import type { Graph, GraphNode, ResizeAttrs } from '../src/graph/ir.js';
 import { conv2dAttrs } from '../src/graph/ir.js';
+import type { Model } from '../src/models/model.js';
+import { defaultMeta } from '../src/models/model.js';
 import { Tensor } from '../src/tensor/tensor.js';
 
 /** A single-node graph over input `x` (plus constants). */
@@ -166,5 +168,32 @@ describe('intermediate values', () => {
     close(out.r!.data, [0, 3]);
     close(out.y!.data, [0, 6]);
     expect(() => runGraph(g, Tensor.from([1, 1, 1, 1], [1]), { outputs: ['nope'] })).toThrow(/runGraph: Expected names of values in the graph for outputs but received "nope"/);
+  });
+});
+
+describe('size-specialized models', () => {
+  test('a model whose graph was imported for one input shape is specialized for another (once per shape)', () => {
+    const calls: string[] = [];
+    const forShape = (shape: readonly number[]): Model => ({
+      // a constant of the input's size added to it: only valid for that shape
+      graph: {
+        inputs: [{ name: 'x', shape: [...shape] }],
+        outputs: ['y'],
+        nodes: [{ op: 'add', name: 'a', inputs: ['x', 'k'], outputs: ['y'], attrs: {} }],
+        initializers: new Map([['k', Tensor.full(shape, shape[3]!)]]),
+      },
+      architecture: null,
+      meta: defaultMeta(1, 1),
+      source: { format: 'onnx', path: null },
+      specialize: (s) => {
+        calls.push(s.join('x'));
+        return forShape(s);
+      },
+    });
+    const model = forShape([1, 1, 2, 2]);
+    close(runGraph(model, Tensor.from([1, 1, 2, 2], [0, 1, 2, 3])).y!.data, [2, 3, 4, 5]);
+    close(runGraph(model, Tensor.from([1, 1, 1, 3], [0, 1, 2])).y!.data, [3, 4, 5]);
+    runGraph(model, Tensor.from([1, 1, 1, 3], [0, 1, 2]));
+    expect(calls).toEqual(['1x1x1x3']);
   });
 });

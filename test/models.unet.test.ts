@@ -145,3 +145,17 @@ describe('configuration and weight validation', () => {
     expect(() => buildUnet(cfg, { weights: extra })).toThrow(/unexpected weight\(s\) for this U-Net architecture: up9\.up\.weight \(check depth, base and upMode\)/);
   });
 });
+
+describe('every fixture format loads through loadModel and matches PyTorch', () => {
+  for (const m of index.models) {
+    for (const file of ['model.pth', 'model.onnx', 'model.safetensors', 'model.json']) {
+      test(`${m.name}/${file} x=[${m.input.shape}] within 1e-4 of max|y|`, async () => {
+        const model = await loadModel(`${ROOT}/${m.dir}/${file}`);
+        const x = new Tensor(m.input.shape, f32(`${ROOT}/${m.dir}/${m.input.file}`));
+        const y = runGraph(model, x)[model.graph.outputs[0]!]!;
+        expect(y.shape).toEqual(m.output.shape);
+        expect(relError(y.data, f32(`${ROOT}/${m.dir}/${m.output.file}`))).toBeLessThan(1e-4);
+      });
+    }
+  }
+});

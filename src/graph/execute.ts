@@ -36,9 +36,14 @@ export type GraphInputs = Tensor | readonly Tensor[] | Record<string, Tensor>;
  * @throws {UnetError} ERR_GRAPH for a malformed graph
  */
 export function runGraph(model: Model | Graph, inputs: GraphInputs, options: RunGraphOptions = {}): Record<string, Tensor> {
-  const graph: Graph = 'graph' in model ? model.graph : model;
+  let graph: Graph = 'graph' in model ? model.graph : model;
   const backend = getBackend(options.backend);
-  const feeds = bindInputs(graph, inputs);
+  let feeds = bindInputs(graph, inputs);
+  if ('graph' in model && model.specialize && needsSpecialization(graph, feeds)) {
+    // A graph imported for one input shape (sizes folded to constants): import it for this one.
+    graph = specialized(model, feeds.get(graph.inputs[0]!.name)!.shape);
+    feeds = bindInputs(graph, inputs);
+  }
   const shapes = inferShapes(graph, Object.fromEntries([...feeds].map(([k, t]) => [k, t.shape])));
   const order = topologicalOrder(graph);
 
@@ -67,6 +72,29 @@ export function runGraph(model: Model | Graph, inputs: GraphInputs, options: Run
   const result: Record<string, Tensor> = {};
   for (const o of keep) result[o] = get(o);
   return result;
+}
+
+/** True when a concrete declared input dimension differs from the given tensor's. */
+function needsSpecialization(graph: Graph, feeds: Map<string, Tensor>): boolean {
+  return graph.inputs.some((vi) => {
+    const t = feeds.get(vi.name)!;
+    return vi.shape.length !== t.rank || vi.shape.some((d, i) => d !== null && d !== t.shape[i]);
+  });
+}
+
+const specializations = new WeakMap<Model, Map<string, Graph>>();
+
+/** `model.specialize(shape).graph`, remembered per model and shape. */
+function specialized(model: Model, shape: readonly number[]): Graph {
+  let byShape = specializations.get(model);
+  if (!byShape) specializations.set(model, (byShape = new Map()));
+  const key = shape.join('x');
+  let g = byShape.get(key);
+  if (!g) {
+    g = model.specialize!(shape).graph;
+    byShape.set(key, g);
+  }
+  return g;
 }
 
 function bindInputs(graph: Graph, inputs: GraphInputs): Map<string, Tensor> {
