@@ -91,3 +91,19 @@ describe('storage dtypes and views', () => {
     });
   }
 });
+
+describe('a float16 U-Net inside {"state_dict": …} with "module." keys and RGB mask_values', () => {
+  const IMPORT = join(import.meta.dirname, 'fixtures', 'import');
+  const spec = (JSON.parse(readFileSync(join(IMPORT, 'index.json'), 'utf8')) as { halfUnet: FixtureSpec & { file: string; maskValues: number[][] } }).halfUnet;
+
+  it('loads, keeps the RGB mask values in provenance and matches PyTorch (float16 weights → float32)', async () => {
+    const model = await loadPytorch(join(IMPORT, spec.file));
+    expect(model.architecture).toEqual(spec.architecture);
+    expect(model.meta.provenance['maskValues']).toEqual(spec.maskValues);
+    expect(model.meta.output.classValues).toBeNull();
+    const x = readF32(join(IMPORT, spec.input.file), spec.input.shape);
+    const want = readF32(join(IMPORT, spec.output.file), spec.output.shape);
+    const out = Object.values(runGraph(model, x))[0]!;
+    expect(maxAbsDiff(out, want)).toBeLessThanOrEqual(1e-4 * spec.output.maxAbs);
+  });
+});

@@ -12,6 +12,8 @@ Models (exported with torch.onnx.export at opsets 11 and 17, PyTorch outputs sav
                (GlobalAveragePool, 1x1 conv, sigmoid, Mul), LeakyReLU, side outputs up-sampled to the input size
                (two outputs). Dynamic height/width: PyTorch outputs for two input sizes.
 Other files:
+  unet_half_wrapped.pth  a float16 milesial U-Net inside {"state_dict": …} with "module." keys and RGB
+               mask_values, plus its PyTorch output
   tensors.pth  dtype and view cases: float16, float64, an offset/strided view, a transposed (non-contiguous)
                tensor, an int64 scalar; expected values in index.json.
 Hostile files (the loaders must refuse them with a clear error, without crashing or hanging):
@@ -253,6 +255,38 @@ def os_system_pth():
         z.writestr('os_system/version', '3\n')
 
 
+def wrapped_half_unet(index):
+    """A milesial U-Net saved in float16 as {"state_dict": {"module." keys…, "mask_values": RGB triples}, …}.
+
+    PyTorch's reference output is computed in float32 with the float16-rounded weights, which a loader
+    converting float16 to float32 must reproduce.
+    """
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from gen_model_fixtures import UNet, randomize_bn
+    torch.manual_seed(5)
+    gen = torch.Generator().manual_seed(55)
+    model = UNet(3, 2, base=4, depth=2, bilinear=False)
+    randomize_bn(model, gen)
+    model.eval()
+    half = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in half.items()})
+    sd = {'module.' + k: v for k, v in half.items()}
+    sd['module.mask_values'] = [[0, 0, 0], [255, 64, 64]]
+    torch.save({'state_dict': sd, 'epoch': 9, 'optimizer': {'lr': 1e-4, 'betas': (0.9, 0.999)}},
+               os.path.join(OUT, 'unet_half_wrapped.pth'))
+    x = torch.randn(1, 3, 21, 27, generator=gen)
+    with torch.no_grad():
+        y = model(x)
+    f32(os.path.join(OUT, 'unet_half_wrapped.input.f32'), x)
+    f32(os.path.join(OUT, 'unet_half_wrapped.output.f32'), y)
+    index['halfUnet'] = {'file': 'unet_half_wrapped.pth', 'input': {'file': 'unet_half_wrapped.input.f32', 'shape': [1, 3, 21, 27]},
+                         'output': {'file': 'unet_half_wrapped.output.f32', 'shape': list(y.shape), 'maxAbs': float(y.abs().max())},
+                         'architecture': {'type': 'unet', 'inChannels': 3, 'classes': 2, 'base': 4, 'depth': 2,
+                                          'upMode': 'transpose'},
+                         'maskValues': [[0, 0, 0], [255, 64, 64]]}
+
+
 def deep_pth():
     """A zip whose pickle is a list nested 5000 levels deep (no globals at all)."""
     p = b'\x80\x02' + b']' * 5000 + b'a' * 4999 + b'.'
@@ -293,6 +327,7 @@ def main():
              % (torch.__version__.split('+')[0], onnx.__version__), 'models': [], 'marker': MARKER}
     export_models(index)
     tensors_pth(index)
+    wrapped_half_unet(index)
     os_system_pth()
     deep_pth()
     hostile_onnx()

@@ -52,11 +52,11 @@ export function extractStateDict(obj: unknown, file: string): UnetStateDict {
   const prefixed = all.length > 0 && all.every(([k]) => typeof k !== 'string' || k.startsWith('module.') || k === 'mask_values');
   for (const [k, v] of all) {
     if (typeof k !== 'string') continue;
-    if (k === 'mask_values') {
+    const key = prefixed && k.startsWith('module.') ? k.slice('module.'.length) : k;
+    if (key === 'mask_values') {
       maskValues = toMaskValues(v, file);
       continue;
     }
-    const key = prefixed && k.startsWith('module.') ? k.slice('module.'.length) : k;
     if (key.endsWith('num_batches_tracked')) continue;
     if (v instanceof Tensor) weights.set(key, v);
   }
