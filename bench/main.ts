@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   kernels: () => import('./kernels.js'),
+  pipeline: () => import('./pipeline.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);
