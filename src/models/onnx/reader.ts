@@ -5,11 +5,13 @@
  * Nothing here interprets operators; it only checks what the format itself requires (a graph, typed tensors whose
  * data matches their dims) and refuses what the engine cannot load (external data, string/complex tensors).
  */
+import { endianness } from 'node:os';
 import onnxProto from 'onnx-proto';
 import { modelFormatError, ErrorCode, UnetError } from '../../errors.js';
 import { halfToFloat } from '../safetensors.js';
 
 const { onnx } = onnxProto;
+const LITTLE_ENDIAN = endianness() === 'LE';
 type Long = { toNumber(): number };
 
 /** Element type of a constant. Floating types are held as float32, integer and bool types as exact numbers. */
@@ -173,7 +175,8 @@ export function toTensor(t: InstanceType<typeof onnx.TensorProto> | onnxProto.on
     case T.FLOAT: {
       needRaw(4);
       const d = new Float32Array(size);
-      if (view) for (let i = 0; i < size; i++) d[i] = view.getFloat32(i * 4, true);
+      if (raw && LITTLE_ENDIAN) new Uint8Array(d.buffer).set(raw);
+      else if (view) for (let i = 0; i < size; i++) d[i] = view.getFloat32(i * 4, true);
       else d.set(fromList(t.floatData));
       return { dims, dtype: 'float', data: d };
     }

@@ -5,6 +5,7 @@
  * Archive layout (torch/serialization.py `_save`): `<root>/data.pkl` (the pickle), `<root>/data/<key>` (one raw
  * little-endian storage per key), `<root>/byteorder` (since 1.13; 'little' or 'big'), `<root>/version`.
  */
+import { endianness } from 'node:os';
 import { modelFormatError } from '../../errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { halfToFloat } from '../safetensors.js';
@@ -79,8 +80,13 @@ function toTensor(t: TensorRef, bytes: Buffer, file: string): Tensor {
   if (size > 0 && maxIndex >= storage.numel) {
     throw modelFormatError(file, `tensor view [${shape.join(',')}] (offset ${offset}, stride [${stride.join(',')}]) reaches element ${maxIndex} of a storage of ${storage.numel}`);
   }
-  const read = elementReader(storage.dtype, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const out = new Float32Array(size);
+  if (storage.dtype === 'float32' && LITTLE_ENDIAN && isContiguous(shape, stride)) {
+    // The common case (every weight of a float32 state_dict): one byte copy.
+    new Uint8Array(out.buffer).set(bytes.subarray(offset * 4, (offset + size) * 4));
+    return new Tensor(shape, out);
+  }
+  const read = elementReader(storage.dtype, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const rank = shape.length;
   const idx = new Array<number>(rank).fill(0);
   let src = offset;
@@ -96,6 +102,17 @@ function toTensor(t: TensorRef, bytes: Buffer, file: string): Tensor {
     }
   }
   return new Tensor(shape, out);
+}
+
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
+  let expected = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && stride[d] !== expected) return false;
+    expected *= shape[d]!;
+  }
+  return true;
 }
 
 function elementReader(dtype: StorageRef['dtype'], v: DataView): (i: number) => number {
