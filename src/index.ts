@@ -68,3 +68,7 @@ export {
   ONNX_RESIZE_MODES, DEFAULT_SPECIALIZATION_SIZE,
 } from './models/onnx/index.js';
 export type { LoadOnnxOptions, OnnxImport, OnnxInputShapes, OnnxModelData } from './models/onnx/index.js';
+export { watchFolder, resolveWatchOptions } from './watch/watch.js';
+export type { WatchOptions, FilledWatchOptions, WatchEvent, WatchStats, FolderWatcher } from './watch/watch.js';
+export { Ledger, LEDGER_FILE, contentHash } from './watch/ledger.js';
+export type { LedgerRecord, LedgerStatus, LedgerOpenInfo } from './watch/ledger.js';

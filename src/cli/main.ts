@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import * as inspect from './commands/inspect.js';
 import * as segment from './commands/segment.js';
+import * as watch from './commands/watch.js';
 import { EXIT, UsageError } from './errors.js';
 
 /** A command module (mocha's lib/cli/*.js shape). */
@@ -19,7 +20,7 @@ export interface CommandModule {
 }
 
 /** The commands of `unet`, in help order. */
-export const COMMANDS: readonly CommandModule[] = Object.freeze([segment as CommandModule, inspect as CommandModule]);
+export const COMMANDS: readonly CommandModule[] = Object.freeze([segment as CommandModule, watch as CommandModule, inspect as CommandModule]);
 
 /**
  * Build the parser for `argv` (the arguments after the program name). Nothing runs until it is parsed.
