@@ -1,0 +1,52 @@
+/**
+ * The embedded default model through the public API on the committed samples: every sample's mask is compared
+ * with its ground truth (samples/ground-truth/<stem>.mask.png) by Dice.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { createPipeline } from '../src/index.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SAMPLES = path.join(ROOT, 'samples');
+const TRUTH = path.join(SAMPLES, 'ground-truth');
+const hasModel = existsSync(path.join(ROOT, 'weights', 'model.json'));
+
+describe.skipIf(!hasModel)('default model on samples/', () => {
+  it('loads from the package (not the cwd) and reaches Dice >= 0.85 on every sample', async () => {
+    const stems = readdirSync(SAMPLES)
+      .filter((f) => /\.(png|jpe?g|tiff?|webp)$/i.test(f))
+      .filter((f) => existsSync(path.join(TRUTH, `${f.replace(/\.[^.]+$/, '')}.mask.png`)));
+    expect(stems.length).toBeGreaterThan(0);
+    const cwd = process.cwd();
+    process.chdir(path.join(ROOT, 'test'));
+    let pipeline;
+    try {
+      pipeline = await createPipeline();
+    } finally {
+      process.chdir(cwd);
+    }
+    const scores: Record<string, number> = {};
+    for (const f of stems) {
+      const r = await pipeline.segment(path.join(SAMPLES, f));
+      const truth = await sharp(path.join(TRUTH, `${f.replace(/\.[^.]+$/, '')}.mask.png`)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+      expect([truth.info.width, truth.info.height]).toEqual([r.width, r.height]);
+      let inter = 0;
+      let a = 0;
+      let b = 0;
+      for (let i = 0; i < r.mask.length; i++) {
+        const p = r.mask[i]! > 127;
+        const t = truth.data[i]! > 127;
+        if (p) a++;
+        if (t) b++;
+        if (p && t) inter++;
+      }
+      scores[f] = a + b === 0 ? 1 : (2 * inter) / (a + b);
+    }
+    await pipeline.close();
+    console.log('Dice per sample:', Object.entries(scores).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', '));
+    for (const [f, d] of Object.entries(scores)) expect([f, d >= 0.85]).toEqual([f, true]);
+  }, 300_000);
+});
