@@ -22,7 +22,7 @@ export type {
 } from './graph/ir.js';
 export { OP_NAMES, nodeLabel, conv2dAttrs, convTranspose2dAttrs, symmetricPads, emptyGraph } from './graph/ir.js';
 export { topologicalOrder, inferShapes, graphError } from './graph/graph.js';
-export { runGraph } from './graph/execute.js';
+export { runGraph, graphForShape } from './graph/execute.js';
 export type { RunGraphOptions, GraphInputs } from './graph/execute.js';
 export { foldBatchNorm, fuseActivations, optimizeGraph, pruneInitializers } from './graph/passes.js';
 export { buildUnet, unetWeightShapes, resolveUnetConfig, UNET_BN_EPS } from './models/unet.js';
@@ -68,6 +68,8 @@ export {
   ONNX_RESIZE_MODES, DEFAULT_SPECIALIZATION_SIZE,
 } from './models/onnx/index.js';
 export type { LoadOnnxOptions, OnnxImport, OnnxInputShapes, OnnxModelData } from './models/onnx/index.js';
+export { createSession, resolveSessionOptions } from './runtime/session.js';
+export type { Session, SessionOptions, FilledSessionOptions, SessionPlanInfo } from './runtime/session.js';
 export { watchFolder, resolveWatchOptions } from './watch/watch.js';
 export type { WatchOptions, FilledWatchOptions, WatchEvent, WatchStats, FolderWatcher } from './watch/watch.js';
 export { Ledger, LEDGER_FILE, contentHash } from './watch/ledger.js';

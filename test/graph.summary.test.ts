@@ -66,6 +66,14 @@ describe('unet inspect', () => {
     expect(doc.summary.totalParams).toBeGreaterThan(0);
   });
 
+  test('an ONNX model with dynamic axes is inspected at the requested size', async () => {
+    let text = '';
+    const r = await runInspect({ model: `${FIX}/model.onnx`, size: [64, 80], batch: 2, json: false }, (s) => (text += s));
+    expect(r.summary.inputShape).toEqual([2, 1, 64, 80]);
+    expect(r.summary.layers.at(-1)!.outputShape).toEqual([2, 3, 64, 80]);
+    expect(text).toMatch(/^architecture: imported graph$/m);
+  });
+
   test('--size parsing', () => {
     expect(parseSize('256x320')).toEqual([256, 320]);
     expect(parseSize('128')).toEqual([128, 128]);

@@ -84,7 +84,17 @@ function needsSpecialization(graph: Graph, feeds: Map<string, Tensor>): boolean 
 
 const specializations = new WeakMap<Model, Map<string, Graph>>();
 
-/** `model.specialize(shape).graph`, remembered per model and shape. */
+/**
+ * The graph of `model` for a single input of `shape`: the model's own graph, or for models imported for one input
+ * shape (`model.specialize`), the graph specialized for this shape (remembered per model and shape).
+ */
+export function graphForShape(model: Model, shape: readonly number[]): Graph {
+  const g = model.graph;
+  const vi = g.inputs[0];
+  if (!model.specialize || !vi || (vi.shape.length === shape.length && vi.shape.every((d, i) => d === null || d === shape[i]))) return g;
+  return specialized(model, shape);
+}
+
 function specialized(model: Model, shape: readonly number[]): Graph {
   let byShape = specializations.get(model);
   if (!byShape) specializations.set(model, (byShape = new Map()));

@@ -3,6 +3,7 @@
  * `--json` prints the same as one JSON document.
  */
 import type { Argv } from 'yargs';
+import { graphForShape } from '../../graph/execute.js';
 import { summarizeGraph, type GraphSummary } from '../../graph/summary.js';
 import { loadModel } from '../../models/load.js';
 import type { Model } from '../../models/model.js';
@@ -57,7 +58,8 @@ export function inspectModel(model: Model, size?: [number, number], batch = 1): 
   const [h, w] = size ?? model.meta.input.size ?? [256, 256];
   const input = model.graph.inputs[0];
   const channels = (input?.shape[1] ?? null) ?? model.meta.input.channels;
-  const summary = summarizeGraph(model.graph, [batch, channels, h, w]);
+  const shape = [batch, channels, h, w];
+  const summary = summarizeGraph(graphForShape(model, shape), shape);
   return { model: { name: model.meta.name, format: model.source.format, path: model.source.path, architecture: model.architecture }, summary };
 }
 
