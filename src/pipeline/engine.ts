@@ -1,15 +1,13 @@
 /**
- * THE one place where a Model becomes something that runs. The pipeline only sees `Engine`; swapping the
- * single-thread graph executor for the worker-pool session is a change to {@link createEngine} alone.
+ * THE one place where a Model becomes something that runs. The pipeline only sees `Engine`; it is the pooled
+ * session (worker threads over one shared WebAssembly memory, BN folded and activations fused once, a static
+ * memory plan per input shape, cached — tiles of one size reuse it).
  */
 import { ErrorCode, UnetError } from '../errors.js';
 import { inferShapes } from '../graph/graph.js';
-import { runGraph } from '../graph/execute.js';
-import { optimizeGraph } from '../graph/passes.js';
-// Registers the WebAssembly SIMD kernels as the default backend.
-import '../kernels/backend.js';
 import { loadModel } from '../models/load.js';
 import type { Model } from '../models/model.js';
+import { createSession } from '../runtime/session.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Runs a model on NCHW tensors. */
@@ -24,7 +22,7 @@ export interface Engine {
 
 /** Options of {@link createEngine}. */
 export interface EngineOptions {
-  /** Worker threads (used by the pooled session; the single-thread executor runs on the calling thread). */
+  /** Worker threads of the session. */
   readonly workers: number;
 }
 
@@ -33,33 +31,25 @@ export interface EngineOptions {
  * @throws {UnetError} ERR_MODEL_FORMAT when the model's first output is not a 4-d map
  */
 export async function createEngine(model: Model, options: EngineOptions): Promise<Engine> {
-  void options.workers;
-  // Fold BatchNorm into the convolutions and fuse activations once, not per tile.
-  const graph = optimizeGraph(model.graph);
-  const runnable: Model = { ...model, graph };
+  const graph = model.graph;
   const input = graph.inputs[0];
   if (!input) throw new UnetError(ErrorCode.MODEL_FORMAT, `${model.meta.name}: the graph has no input`);
   const outputName = graph.outputs[0];
   if (outputName === undefined) throw new UnetError(ErrorCode.MODEL_FORMAT, `${model.meta.name}: the graph has no output`);
-  // Output channels, from shape inference on a small probe size (a multiple of the model's stride).
+  // Output channels, from shape inference at a size the model accepts (its declared size, else a stride multiple).
   const m = Math.max(1, model.meta.input.multiple) * 2;
-  const probe = inferShapes(graph, { [input.name]: [1, model.meta.input.channels, m, m] });
-  const outShape = probe.get(outputName)!;
+  const declared = input.shape;
+  const probeShape = [1, model.meta.input.channels, declared[2] ?? m, declared[3] ?? m];
+  const probeModel = model.specialize && declared.some((d) => d === null) ? model.specialize(probeShape) : model;
+  const outShape = inferShapes(probeModel.graph, { [input.name]: probeShape }).get(outputName)!;
   if (outShape.length !== 4) {
     throw new UnetError(ErrorCode.MODEL_FORMAT, `${model.meta.name}: expected a 4-d output map but the model outputs [${outShape.join(',')}]`);
   }
-  let closed = false;
+  const session = await createSession(model, { workers: options.workers });
   return {
     classes: outShape[1]!,
-    async run(x: Tensor): Promise<Tensor> {
-      if (closed) throw new UnetError(ErrorCode.CLOSED, `${model.meta.name}: the engine is closed`);
-      // Yield to the event loop between tiles so decoding and writing of other images progress.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return runGraph(runnable, { [input.name]: x })[outputName]!;
-    },
-    async close(): Promise<void> {
-      closed = true;
-    },
+    run: (x: Tensor) => session.run(x),
+    close: () => session.close(),
   };
 }
 
