@@ -177,6 +177,16 @@ describe('activations and normalization', () => {
     ['Tanh', [{ op: 'Tanh', inputs: ['x'] }], []],
     ['Softmax axis=1 (opset 13)', [{ op: 'Softmax', inputs: ['x'], attrs: { axis: 1 } }], [], 13],
     ['Softmax axis=-1 (opset 11)', [{ op: 'Softmax', inputs: ['x'], attrs: { axis: -1 } }], [], 11],
+    [
+      'Softmax over channels as torch exports it at opset 11: Transpose → Softmax(axis=3) → Transpose',
+      [
+        { op: 'Transpose', inputs: ['x'], attrs: { perm: [0, 3, 2, 1] } },
+        { op: 'Softmax', inputs: ['t0'], attrs: { axis: 3 } },
+        { op: 'Transpose', inputs: ['t1'], attrs: { perm: [0, 3, 2, 1] } },
+      ],
+      [],
+      11,
+    ],
     ['Clip min/max inputs (opset 11)', [{ op: 'Clip', inputs: ['x', 'lo', 'hi'] }], [{ name: 'lo', dims: [], values: [-0.5] }, { name: 'hi', dims: [], values: [0.75] }], 11],
     ['Clip max only', [{ op: 'Clip', inputs: ['x', '', 'hi'] }], [{ name: 'hi', dims: [], values: [0.25] }]],
     ['Clip attributes (opset 6)', [{ op: 'Clip', inputs: ['x'], attrs: { min: -0.25, max: 1.5 } }], [], 6],
@@ -286,6 +296,8 @@ describe('refusals name the op, the node and the opset', () => {
   it('Pad of the channel axis', () => refuse(buildModel(X, [{ op: 'Pad', inputs: ['x', 'p'] }], [{ name: 'p', dims: [8], values: [0, 1, 0, 0, 0, 0, 0, 0], type: 'int64' }]), /Pad\[pad0\].*dimensions other than the last two/));
   it('MaxPool with asymmetric pads', () => refuse(buildModel(X, [{ op: 'MaxPool', inputs: ['x'], attrs: { kernel_shape: [2, 2], pads: [0, 0, 1, 1] } }]), /asymmetric pads/));
   it('Conv with a runtime weight', () => refuse(buildModel(X, [{ op: 'Conv', inputs: ['x', 'x'] }]), /Conv\[conv0\].*input 1 \(weight\) to be a constant/));
+  it('a transposed run-time tensor read by anything but Softmax', () =>
+    refuse(buildModel(X, [{ op: 'Transpose', inputs: ['x'], attrs: { perm: [0, 1, 3, 2] } }, { op: 'Relu', inputs: ['t0'] }]), /Relu\[relu1\].*transposed run-time tensor/));
   it('an op of another domain', () => {
     const bytes = buildModel(X, [{ op: 'Relu', inputs: ['x'] }]);
     const m = onnx.ModelProto.decode(bytes);

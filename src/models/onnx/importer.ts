@@ -307,6 +307,12 @@ interface Ctx {
   readonly shapes: Map<string, number[]>;
   /** Values that are another value under a new name (Identity, Dropout, float Cast). */
   readonly aliases: Map<string, string>;
+  /**
+   * Run-time values that are a transposition of another (`perm` as in ONNX Transpose). They exist only as
+   * bookkeeping: exporters wrap a softmax over a non-last axis as Transpose → Softmax(last) → Transpose (opset < 13),
+   * which imports as one softmax over the original axis. Any other reader of a permuted value is refused.
+   */
+  readonly permuted: Map<string, { readonly source: string; readonly perm: number[] }>;
   readonly nodes: GraphNode[];
   readonly initializers: Map<string, Tensor>;
   readonly nodeNames: Set<string>;
@@ -329,6 +335,7 @@ export function importOnnx(m: OnnxModelData, inputShapes?: OnnxInputShapes): Onn
     consts: new Map(m.graph.initializers),
     shapes: new Map(Object.entries(shapes).map(([k, v]) => [k, v.slice()])),
     aliases: new Map(),
+    permuted: new Map(),
     nodes: [],
     initializers: new Map(),
     nodeNames: new Set(),
@@ -338,6 +345,9 @@ export function importOnnx(m: OnnxModelData, inputShapes?: OnnxInputShapes): Onn
 
   const outputs: string[] = [];
   for (const o of m.graph.outputs) {
+    if (ctx.permuted.has(resolve(ctx, o))) {
+      throw new UnetError(ErrorCode.UNSUPPORTED_OP, `onnx: graph output '${o}' is a transposed run-time tensor; transposes are only supported around Softmax`);
+    }
     const src = resolve(ctx, o);
     if (src !== o || ctx.consts.has(o)) {
       // An output that is an alias or a constant still needs a node that writes it under its own name.
@@ -412,6 +422,13 @@ function importNode(ctx: Ctx, n: OnnxNode): void {
   };
   const allConst = n.inputs.every((i) => i === '' || ctx.consts.has(resolve(ctx, i)));
   const attr = n.attrs;
+  if (n.opType !== 'Transpose' && n.opType !== 'Softmax' && n.opType !== 'Shape') {
+    for (let k = 0; k < n.inputs.length; k++) {
+      if (has(k) && ctx.permuted.has(inName(k))) {
+        throw unsupported(n, ctx.opset, `reads '${inName(k)}', a transposed run-time tensor; transposes of run-time tensors are only supported around Softmax`);
+      }
+    }
+  }
   const aInt = (name: string, dflt: number): number => {
     const v = attr.get(name);
     return typeof v === 'number' ? v : dflt;
@@ -547,7 +564,18 @@ function importNode(ctx: Ctx, n: OnnxNode): void {
       return;
     }
     case 'Transpose': {
-      if (!isConst(0)) fail('transposing a run-time tensor is not supported');
+      if (!isConst(0)) {
+        const x = shapeAt(0);
+        const perm = aInts('perm') ?? x.map((_, i) => x.length - 1 - i);
+        const inner = ctx.permuted.get(inName(0));
+        // Compose with an earlier transposition: out[i] = inner.source[inner.perm[perm[i]]].
+        const source = inner ? inner.source : inName(0);
+        const total = inner ? perm.map((p) => inner.perm[p]!) : perm;
+        ctx.shapes.set(out, perm.map((p) => x[p]!));
+        if (total.every((p, i) => p === i)) ctx.aliases.set(out, source);
+        else ctx.permuted.set(out, { source, perm: total });
+        return;
+      }
       const data = constAt(0, 'data');
       const rank = data.dims.length;
       const perm = aInts('perm') ?? data.dims.map((_, i) => rank - 1 - i);
@@ -800,6 +828,15 @@ function importNode(ctx: Ctx, n: OnnxNode): void {
       // only when every later dimension is 1 (or `axis` is the last one).
       if (ctx.opset < 13 && x.slice(axis + 1).some((d) => d !== 1)) {
         fail(`opset ${ctx.opset} Softmax over the flattened dimensions ${formatShape(x.slice(axis))} is not supported`);
+      }
+      const p = ctx.permuted.get(inName(0));
+      if (p) {
+        // Softmax of a transposed tensor = the transposition of a softmax over the source's matching axis.
+        const inner = `${out}.untransposed`;
+        emitNode({ op: 'softmax', inputs: [p.source], outputs: [inner], attrs: { axis: p.perm[axis]! } });
+        ctx.shapes.set(out, x.slice());
+        ctx.permuted.set(out, { source: inner, perm: p.perm });
+        return;
       }
       emitNode({ op: 'softmax', inputs: [irInput(0)], outputs: [out], attrs: { axis } });
       return;
