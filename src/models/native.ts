@@ -21,6 +21,8 @@ import { buildUnet, resolveUnetConfig, unetWeightShapes } from './unet.js';
 export const NATIVE_FORMAT = 'unet-pipeline/model';
 /** The `formatVersion` this code reads and writes. */
 export const NATIVE_FORMAT_VERSION = 1;
+/** Largest model.json accepted (graphs of thousands of nodes stay far below). */
+export const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
 
 /** Resolve a model folder or model.json path to the model.json path. */
 export async function resolveModelJson(path: string): Promise<string> {
@@ -41,8 +43,11 @@ export async function loadNative(path: string): Promise<Model> {
   const jsonPath = await resolveModelJson(path);
   let text: string;
   try {
+    const { size } = await stat(jsonPath);
+    if (size > MAX_MODEL_JSON_BYTES) throw modelFormatError(jsonPath, `model.json is ${size} bytes; the limit is ${MAX_MODEL_JSON_BYTES}`);
     text = await readFile(jsonPath, 'utf8');
   } catch (e) {
+    if (e instanceof UnetError) throw e;
     throw new UnetError(ErrorCode.IO, `${jsonPath}: cannot read model.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
   let doc: unknown;

@@ -117,11 +117,18 @@ export function parseSafetensors(bytes: Uint8Array, file = 'safetensors'): Safet
   return { tensors, dtypes, metadata };
 }
 
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function decode(view: DataView, at: number, bytes: number, dtype: string): Float32Array {
   const n = bytes / DTYPE_SIZES[dtype]!;
-  const out = new Float32Array(n);
+  const out = dtype === 'F32' && LITTLE_ENDIAN_HOST ? new Float32Array(0) : new Float32Array(n);
   switch (dtype) {
     case 'F32':
+      if (LITTLE_ENDIAN_HOST) {
+        // One aligned copy of the bytes (the file's offsets need not be 4-aligned).
+        const start = view.byteOffset + at;
+        return new Float32Array(view.buffer.slice(start, start + bytes));
+      }
       for (let i = 0; i < n; i++) out[i] = view.getFloat32(at + 4 * i, true);
       break;
     case 'F64':
