@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runGraph } from '../src/graph/execute.js';
 import type { Model } from '../src/models/model.js';
+import { loadModel } from '../src/models/load.js';
 import { loadOnnx } from '../src/models/onnx/index.js';
+import { createSession } from '../src/runtime/session.js';
 import { Tensor } from '../src/tensor/tensor.js';
 
 const MODELS = join(import.meta.dirname, 'fixtures', 'models');
@@ -80,4 +82,22 @@ describe('loadOnnx: U²-Net RSU blocks and an ISNet-like model match PyTorch on 
       });
     }
   }
+});
+
+describe('imported models on the worker pool', () => {
+  it('isnet_like.opset17.onnx via loadModel + createSession: both input sizes (re-specialized), every output', async () => {
+    const spec = imports.models.find((m) => m.file === 'isnet_like.opset17.onnx')!;
+    const session = await createSession(await loadModel(join(IMPORT, spec.file)), { workers: 2 });
+    try {
+      expect(session.outputNames).toHaveLength(2);
+      for (const c of spec.cases) {
+        const outs = await session.runOutputs(readF32(join(IMPORT, c.input.file), c.input.shape));
+        c.outputs.forEach((o, j) => {
+          expect(maxAbsDiff(outs[session.outputNames[j]!]!, readF32(join(IMPORT, o.file), o.shape))).toBeLessThanOrEqual(1e-4 * o.maxAbs);
+        });
+      }
+    } finally {
+      await session.close();
+    }
+  });
 });
