@@ -228,12 +228,17 @@ function ioError(file: string, what: string, e: unknown): UnetError {
  */
 export async function lockFolder(dir: string): Promise<() => Promise<void>> {
   const file = path.join(dir, LOCK_FILE);
+  if (heldLocks.has(file)) {
+    throw new UnetError(ErrorCode.IO, `${dir}: expected an output folder no other watcher is using but this process (${process.pid}) already watches into it`);
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fh = await open(file, 'wx');
       await fh.writeFile(String(process.pid));
       await fh.close();
+      heldLocks.add(file);
       return async () => {
+        heldLocks.delete(file);
         await unlink(file).catch(() => undefined);
       };
     } catch (e) {
@@ -247,6 +252,9 @@ export async function lockFolder(dir: string): Promise<() => Promise<void>> {
   }
   throw new UnetError(ErrorCode.IO, `${file}: cannot take the lock`);
 }
+
+/** Lock files held by this process (a second watcher in the same process is refused too). */
+const heldLocks = new Set<string>();
 
 function isAlive(pid: number): boolean {
   try {
