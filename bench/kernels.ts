@@ -17,7 +17,7 @@ import { conv2dReference, convTranspose2dReference } from '../src/ops/reference/
 
 const { onnx } = onnxProto as unknown as { onnx: typeof import('onnx-proto').onnx };
 
-interface BenchCase {
+export interface BenchCase {
   name: string;
   kind: 'conv' | 'convT';
   x: [number, number, number, number];
@@ -34,7 +34,7 @@ const CASES: BenchCase[] = [
   { name: 'convT 128→64 2×2 s2 @64²', kind: 'convT', x: [1, 128, 64, 64], w: [128, 64, 2, 2], stride: 2, pad: 0, groups: 1 },
 ];
 
-function seeded(n: number, seed: number): Float32Array {
+export function seeded(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
   let s = seed >>> 0;
   for (let i = 0; i < n; i++) {
@@ -49,7 +49,7 @@ function size(s: readonly number[]): number {
 }
 
 /** A one-node ONNX model: Y = Conv|ConvTranspose(X, W, B) with W and B as initializers. */
-function onnxModel(c: BenchCase, w: Float32Array, b: Float32Array): Uint8Array {
+export function onnxModel(c: BenchCase, w: Float32Array, b: Float32Array): Uint8Array {
   const cout = c.kind === 'conv' ? c.w[0] : c.w[1] * c.groups;
   const tensor = (name: string, dims: number[], data: Float32Array) =>
     ({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer.slice(0)) });
@@ -84,12 +84,26 @@ function onnxModel(c: BenchCase, w: Float32Array, b: Float32Array): Uint8Array {
 }
 
 interface Timing {
+  /** Wall-clock ms. */
   times: number[];
+  /** Process CPU ms (user + system) over the same runs: insensitive to time spent descheduled on a busy machine. */
+  cpu: number[];
 }
 
-function stats(t: Timing): { best: number; median: number } {
+function stats(t: Timing): { best: number; median: number; cpuBest: number } {
   const s = [...t.times].sort((a, b) => a - b);
-  return { best: s[0] ?? NaN, median: s[Math.floor(s.length / 2)] ?? NaN };
+  return { best: s[0] ?? NaN, median: s[Math.floor(s.length / 2)] ?? NaN, cpuBest: Math.min(...t.cpu) };
+}
+
+/** Time one run (wall and CPU) into `t`. */
+async function timed(t: Timing, fn: () => unknown): Promise<void> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  t.times.push(wall);
+  t.cpu.push((c.user + c.system) / 1000);
 }
 
 function fmt(v: number, digits = 2): string {
@@ -107,8 +121,8 @@ export async function main(args: string[]): Promise<void> {
   impls.push({ name: 'ours SIMD128', k: new KernelInstance(compileKernels(false), memory) });
 
   const rows: string[] = [];
-  rows.push('| layer | implementation | best ms | median ms | GFLOPS (best) | GFLOPS (median) | ours/ORT speed (best / median) |');
-  rows.push('|---|---|---|---|---|---|---|');
+  rows.push('| layer | implementation | best ms | median ms | CPU ms (best) | GFLOPS (best) | GFLOPS (median) | GFLOPS (CPU) | ours/ORT speed (best / median / CPU) |');
+  rows.push('|---|---|---|---|---|---|---|---|---|');
   for (const c of CASES) {
     if (only !== undefined && !c.name.includes(only)) continue;
     const x = seeded(size(c.x), 1);
@@ -159,22 +173,12 @@ export async function main(args: string[]): Promise<void> {
       await runOrt();
     }
     const timings = new Map<string, Timing>();
-    for (const name of [...impls.map((i) => i.name), 'onnxruntime-node 1 thread', 'reference (TS)']) timings.set(name, { times: [] });
+    for (const name of [...impls.map((i) => i.name), 'onnxruntime-node 1 thread', 'reference (TS)']) timings.set(name, { times: [], cpu: [] });
     const refRounds = flops > 5e8 ? 2 : 3;
     for (let r = 0; r < rounds; r++) {
-      for (const im of impls) {
-        const t0 = performance.now();
-        runOurs(im.k);
-        timings.get(im.name)!.times.push(performance.now() - t0);
-      }
-      const t0 = performance.now();
-      await runOrt();
-      timings.get('onnxruntime-node 1 thread')!.times.push(performance.now() - t0);
-      if (r < refRounds) {
-        const t1 = performance.now();
-        runRef();
-        timings.get('reference (TS)')!.times.push(performance.now() - t1);
-      }
+      for (const im of impls) await timed(timings.get(im.name)!, () => runOurs(im.k));
+      await timed(timings.get('onnxruntime-node 1 thread')!, runOrt);
+      if (r < refRounds) await timed(timings.get('reference (TS)')!, runRef);
     }
     // Accuracy of each build against onnxruntime.
     const errs: string[] = [];
@@ -192,8 +196,11 @@ export async function main(args: string[]): Promise<void> {
     const ortStats = stats(timings.get('onnxruntime-node 1 thread')!);
     for (const [name, t] of timings) {
       const s = stats(t);
-      const ratio = name.startsWith('ours') ? `${fmt(ortStats.best / s.best)} / ${fmt(ortStats.median / s.median)}` : '';
-      rows.push(`| ${c.name} | ${name} | ${fmt(s.best)} | ${fmt(s.median)} | ${fmt(flops / s.best / 1e6, 1)} | ${fmt(flops / s.median / 1e6, 1)} | ${ratio} |`);
+      const ratio = name.startsWith('ours')
+        ? `${fmt(ortStats.best / s.best)} / ${fmt(ortStats.median / s.median)} / ${fmt(ortStats.cpuBest / s.cpuBest)}`
+        : '';
+      rows.push(`| ${c.name} | ${name} | ${fmt(s.best)} | ${fmt(s.median)} | ${fmt(s.cpuBest)} | ${fmt(flops / s.best / 1e6, 1)} | ` +
+        `${fmt(flops / s.median / 1e6, 1)} | ${fmt(flops / s.cpuBest / 1e6, 1)} | ${ratio} |`);
     }
     process.stdout.write(`${c.name}: ${(flops / 1e9).toFixed(3)} GFLOP; ${errs.join('; ')}\n`);
     await session.release();

@@ -229,7 +229,8 @@ export function depthwiseConv2d(p: usize): void {
         const row = scratch + <usize>ky * rowBytes;
         const iy = sourceIndex(oy * sH - padT + ky * dH, inH, mode);
         if (iy < 0) {
-          memory.fill(row, 0, rowBytes);
+          const z = f32x4.splat(0);
+          for (let j: usize = 0; j < rowBytes; j += 16) v128.store(row + j, z);
           continue;
         }
         const xr = xc + (<usize>(iy * inW) << 2);
@@ -237,7 +238,7 @@ export function depthwiseConv2d(p: usize): void {
           const ix = sourceIndex(j - padL, inW, mode);
           store<f32>(row + (<usize>j << 2), ix < 0 ? <f32>0 : load<f32>(xr + (<usize>ix << 2)));
         }
-        memory.copy(row + (<usize>padL << 2), xr, <usize>inW << 2);
+        copyFloats(row + (<usize>padL << 2), xr, inW);
         for (let j = padL + inW; j < rowLen; j++) {
           const ix = j < validEnd ? sourceIndex(j - padL, inW, mode) : -1;
           store<f32>(row + (<usize>j << 2), ix < 0 ? <f32>0 : load<f32>(xr + (<usize>ix << 2)));
@@ -301,4 +302,13 @@ export function depthwiseConv2d(p: usize): void {
   v = f32x4.replace_lane(v, 1, load<f32>(src + st));
   v = f32x4.replace_lane(v, 2, load<f32>(src + 2 * st));
   return f32x4.replace_lane(v, 3, load<f32>(src + 3 * st));
+}
+
+/** Copy n floats (vector body, scalar tail); memory.copy on shared memory is a slow runtime call in V8. */
+// @ts-ignore: decorator
+@inline function copyFloats(dst: usize, src: usize, n: i32): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
 }
