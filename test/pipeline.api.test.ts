@@ -2,7 +2,8 @@
  * createPipeline / segment / segmentMany: sizes, pre-processing, post-processing at full resolution, tiling,
  * batch safety, abort and close, and the options' validation.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './runtime.helpers.js';
 import sharp from 'sharp';
 import { createPipeline, type SegmentInput } from '../src/pipeline/pipeline.js';
 import { DEFAULT_PIPELINE_OPTIONS, resolvePipelineOptions } from '../src/pipeline/options.js';
@@ -15,6 +16,9 @@ import { runGraph } from '../src/graph/execute.js';
 import { interpolate } from '../src/ops/functional.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { encodePicture, encodeTiff16, pictureRgb, tinyUnet } from './pipeline.helpers.js';
+
+// The engine is the pooled session, whose workers run from the compiled package.
+beforeAll(() => ensureBuilt(), 300_000);
 
 const model = tinyUnet();
 

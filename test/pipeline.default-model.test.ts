@@ -6,8 +6,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './runtime.helpers.js';
 import { createPipeline } from '../src/index.js';
+
+// The engine is the pooled session, whose workers run from the compiled package.
+beforeAll(() => ensureBuilt(), 300_000);
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLES = path.join(ROOT, 'samples');

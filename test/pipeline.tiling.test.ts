@@ -3,9 +3,13 @@
  * image run in one piece, with no seams.
  */
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './runtime.helpers.js';
 import { createPipeline } from '../src/pipeline/pipeline.js';
 import { pictureRgb, tinyUnet } from './pipeline.helpers.js';
+
+// The engine is the pooled session, whose workers run from the compiled package.
+beforeAll(() => ensureBuilt(), 300_000);
 
 describe('tiling a 3000×2000 image', () => {
   it('tiled (512, overlap 64) vs untiled: probabilities agree closely and masks almost everywhere', async () => {
