@@ -259,7 +259,9 @@ export function serializeSafetensors(tensors: Map<string, Tensor> | Record<strin
   out.set(hbytes, 8);
   let at = 8 + hbytes.length;
   for (const [, t] of list) {
-    if (dtype === 'F32') {
+    if (dtype === 'F32' && LITTLE_ENDIAN_HOST) {
+      out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    } else if (dtype === 'F32') {
       for (let i = 0; i < t.size; i++) view.setFloat32(at + 4 * i, t.data[i]!, true);
     } else {
       for (let i = 0; i < t.size; i++) view.setUint16(at + 2 * i, floatToHalf(t.data[i]!), true);
