@@ -279,6 +279,13 @@ describe('shape sub-graphs fold to constants for the actual input size', () => {
     expect(Object.values(runGraph(again, new Tensor([2, 3, 5, 7])))[0]!.shape).toEqual([2, 3, 10, 10]);
   });
 
+  it('Conv auto_pad=SAME_UPPER stride 2 on a dynamic input: pads depend on the size, so the graph is specialized', async () => {
+    const same = buildModel(['n', 3, 'h', 'w'], [{ op: 'Conv', inputs: ['x', 'w'], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } }], [W3(2, 3, 4)]);
+    expect(onnxModel(readOnnx(same, 'same.onnx'), { inputShape: [1, 3, 9, 11] }).specialize).toBeTypeOf('function');
+    await compare(same, [1, 3, 9, 11]);
+    await compare(same, [1, 3, 8, 10]);
+  });
+
   it('a graph whose constants do not depend on the input size keeps its dynamic dimensions', () => {
     const plain = buildModel(['n', 3, 'h', 'w'], [{ op: 'Conv', inputs: ['x', 'w'], attrs: { pads: [1, 1, 1, 1] } }], [W3(2, 3)]);
     const model = onnxModel(readOnnx(plain, 'plain.onnx'), { inputShape: [1, 3, 8, 8] });

@@ -714,6 +714,7 @@ function importNode(ctx: Ctx, n: OnnxNode): void {
       const dilation = pair(aInts('dilations'), 1);
       const k: [number, number] = [w.dims[2]!, w.dims[3]!];
       const pads = convPads(aStr('auto_pad', 'NOTSET'), aInts('pads'), [x[2]!, x[3]!], k, stride, dilation, fail);
+      if (sameDependsOnSize(aStr('auto_pad', 'NOTSET'), stride)) ctx.sizeDependent = true;
       emitNode({
         op: 'conv2d',
         inputs: has(2) ? [irInput(0), irInput(1), irInput(2)] : [irInput(0), irInput(1)],
@@ -739,7 +740,11 @@ function importNode(ctx: Ctx, n: OnnxNode): void {
         const kk = w.dims[2 + a]!;
         const full = stride[a]! * (i - 1) + outPad[a]! + (kk - 1) * dilation[a]! + 1;
         let target: number | null = null;
-        if (outputShape) target = outputShape[outputShape.length - 2 + a]!;
+        if (outputShape) {
+          // A fixed output size: the pads computed from it hold for this input size only.
+          target = outputShape[outputShape.length - 2 + a]!;
+          ctx.sizeDependent = true;
+        }
         else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') target = i * stride[a]!;
         if (target !== null) {
           const total = full - target;
@@ -790,6 +795,7 @@ function importNode(ctx: Ctx, n: OnnxNode): void {
       const stride = pair(aInts('strides'), 1);
       const dilation = pair(aInts('dilations'), 1);
       const p = convPads(aStr('auto_pad', 'NOTSET'), aInts('pads'), [x[2]!, x[3]!], kernel, stride, dilation, fail);
+      if (sameDependsOnSize(aStr('auto_pad', 'NOTSET'), stride)) ctx.sizeDependent = true;
       if (p.top !== p.bottom || p.left !== p.right) fail(`asymmetric pads (${p.top}, ${p.left}, ${p.bottom}, ${p.right}) are not supported for pooling`);
       const ceilMode = aInt('ceil_mode', 0) === 1;
       if (n.opType === 'MaxPool') {
@@ -941,6 +947,11 @@ function importNode(ctx: Ctx, n: OnnxNode): void {
 function pair(v: number[] | null, dflt: number): [number, number] {
   if (!v || v.length === 0) return [dflt, dflt];
   return [v[0]!, v[1] ?? v[0]!];
+}
+
+/** SAME padding with a stride > 1 depends on the input size modulo the stride. */
+function sameDependsOnSize(autoPad: string, stride: [number, number]): boolean {
+  return (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') && (stride[0] > 1 || stride[1] > 1);
 }
 
 /** Pads of a conv/pool from `auto_pad` and `pads` ([top, left, bottom, right]); ONNX Conv/MaxPool spec. */
