@@ -122,7 +122,8 @@ export function unsafePickle(file: string, qualified: string): UnetError {
     ErrorCode.UNSAFE_PICKLE,
     `${file}: refusing to load the pickled global "${qualified}": only collections.OrderedDict, ` +
       'torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter and torch.*Storage are allowed in a state_dict ' +
-      '(nothing was executed)',
+      '(nothing was executed). A whole model saved with torch.save(model) pickles its classes: save ' +
+      'model.state_dict() instead',
   );
 }
 
