@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTorchCheckpoint } from '../src/models/pytorch/checkpoint.js';
-import { loadPytorch } from '../src/models/pytorch/index.js';
+import { ErrorCode } from '../src/errors.js';
+import { inferUnetArchitecture, loadPytorch, unetFromCheckpoint } from '../src/models/pytorch/index.js';
+import { unetWeightShapes } from '../src/models/unet.js';
 import { runGraph } from '../src/graph/execute.js';
 import { Tensor } from '../src/tensor/tensor.js';
 
@@ -105,5 +107,44 @@ describe('a float16 U-Net inside {"state_dict": …} with "module." keys and RGB
     const want = readF32(join(IMPORT, spec.output.file), spec.output.shape);
     const out = Object.values(runGraph(model, x))[0]!;
     expect(maxAbsDiff(out, want)).toBeLessThanOrEqual(1e-4 * spec.output.maxAbs);
+  });
+});
+
+describe('U-Net architecture from state_dict keys and shapes', () => {
+  const stateDict = (config: Parameters<typeof unetWeightShapes>[0]): Map<string, Tensor> =>
+    new Map([...unetWeightShapes(config)].map(([k, shape]) => [k, new Tensor(shape)]));
+
+  for (const config of [
+    { inChannels: 1, classes: 2, base: 4, depth: 3, upMode: 'bilinear' as const },
+    { inChannels: 3, classes: 1, base: 6, depth: 5, upMode: 'transpose' as const },
+    { inChannels: 4, classes: 7, base: 64, depth: 4, upMode: 'transpose' as const },
+  ]) {
+    it(`in=${config.inChannels} classes=${config.classes} base=${config.base} depth=${config.depth} up=${config.upMode}`, () => {
+      expect(inferUnetArchitecture(stateDict(config), 'sd')).toEqual({ type: 'unet', ...config });
+    });
+  }
+
+  it('a gap in the down blocks → ERR_MODEL_FORMAT naming the missing block', () => {
+    const sd = stateDict({ inChannels: 1, classes: 1, base: 4, depth: 3 });
+    for (const k of [...sd.keys()]) if (k.startsWith('down2.')) sd.delete(k);
+    expect(() => inferUnetArchitecture(sd, 'gap.pth')).toThrow(expect.objectContaining({ code: ErrorCode.MODEL_FORMAT, message: expect.stringMatching(/down2 is missing/) }));
+  });
+
+  it('inc.double_conv.0.weight with a 5×5 kernel → ERR_MODEL_FORMAT with expected and received shapes', () => {
+    const sd = stateDict({ inChannels: 1, classes: 1, base: 4, depth: 2 });
+    sd.set('inc.double_conv.0.weight', new Tensor([4, 1, 5, 5]));
+    expect(() => inferUnetArchitecture(sd, 'k5.pth')).toThrow(expect.objectContaining({ message: expect.stringMatching(/expected shape \[base, inChannels, 3, 3\] but received \[4,1,5,5\]/) }));
+  });
+
+  it('a weight of the wrong shape → ERR_MODEL_FORMAT naming it and what a U-Net needs', () => {
+    const sd = stateDict({ inChannels: 1, classes: 1, base: 4, depth: 2 });
+    sd.set('up1.conv.double_conv.0.weight', new Tensor([8, 16, 1, 1]));
+    expect(() => unetFromCheckpoint(sd, 'bad.pth')).toThrow(
+      expect.objectContaining({ code: ErrorCode.MODEL_FORMAT, message: expect.stringMatching(/up1\.conv\.double_conv\.0\.weight.*expected a milesial U-Net state_dict/) }),
+    );
+  });
+
+  it('a checkpoint holding a single tensor → ERR_MODEL_FORMAT', () => {
+    expect(() => unetFromCheckpoint(new Tensor([2, 2]), 't.pth')).toThrow(expect.objectContaining({ code: ErrorCode.MODEL_FORMAT, message: expect.stringMatching(/single tensor \[2,2\]/) }));
   });
 });
