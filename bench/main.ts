@@ -4,7 +4,9 @@
  */
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   kernels: () => import('./kernels.js'),
+  winograd: () => import('./winograd.js'),
   pipeline: () => import('./pipeline.js'),
+  unet: () => import('./unet.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileKernels, KernelInstance, KernelMemory, relaxedSimdSupported, type Epilogue, type WorkRange } from '../src/kernels/index.js';
 import {
-  chooseConvAlgorithm, packedWinogradFloats, packWinogradWeights, supportsWinograd, winogradConv2d,
+  chooseConvAlgorithm, directCostNs, packedWinogradFloats, winogradCostNs, packWinogradWeights, supportsWinograd, winogradConv2d,
 } from '../src/kernels/winograd.js';
 import { conv2dGeometry, type Conv2dGeometry } from '../src/ops/geometry.js';
 import type { NormalizedPadding } from '../src/ops/params.js';
@@ -185,8 +185,16 @@ describe('chooseConvAlgorithm', () => {
     }
     expect(supportsWinograd(conv2dGeometry('test', base))).toBe(true);
   });
-  it('takes the direct conv for few channels or tiny maps', () => {
-    expect(chooseConvAlgorithm(geometry([1, 3, 256, 256], 16, { kind: 'same' }))).toBe('direct');
-    expect(chooseConvAlgorithm(geometry([1, 256, 4, 4], 256, { kind: 'same' }))).toBe('direct');
+  it('takes the direct conv on tiny maps, where most of a panel of 8 tiles would be padding', () => {
+    expect(chooseConvAlgorithm(geometry([1, 256, 8, 8], 256, { kind: 'same' }))).toBe('direct');
+    expect(chooseConvAlgorithm(geometry([1, 512, 4, 4], 512, { kind: 'same' }))).toBe('direct');
+    expect(chooseConvAlgorithm(geometry([1, 64, 16, 16], 64, { kind: 'same' }))).toBe('winograd');
+  });
+  it('compares modelled costs: Winograd ≥ 2× cheaper on the U-Net layers, batch scales both', () => {
+    const g = geometry([1, 64, 128, 128], 64, { kind: 'same' });
+    expect(directCostNs(g) / winogradCostNs(g)).toBeGreaterThan(2);
+    const g2 = { ...g, batch: 2 };
+    expect(winogradCostNs(g2)).toBeCloseTo(2 * winogradCostNs(g));
+    expect(directCostNs(g2)).toBeCloseTo(2 * directCostNs(g));
   });
 });

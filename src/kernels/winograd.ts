@@ -105,10 +105,13 @@ export function winogradBlockPanels(g: Conv2dGeometry): number {
   return Math.max(1, Math.min(4, Math.floor(BLOCK_BUDGET_BYTES / perPanel)));
 }
 
-/** Scratch bytes the kernel needs after the parameter block, for `blockPanels` panels per block. */
+/**
+ * Scratch bytes of the Winograd kernel for `blockPanels` panels per block, parameter block included (like
+ * `conv2dScratchBytes`): V (36 planes), M and the transforms' rows.
+ */
 export function winogradScratchBytes(g: Conv2dGeometry, blockPanels = winogradBlockPanels(g)): number {
   const coutPad = Math.ceil(g.outChannels / 4) * 4;
-  return 4096 + 36 * (planeStride(blockPanels * g.inChannels * 32) + planeStride(blockPanels * coutPad * 32));
+  return PARAM_WORDS * 4 + 4096 + 36 * planeStride(blockPanels * g.inChannels * 32) + blockPanels * coutPad * 36 * 32;
 }
 
 /**
@@ -120,7 +123,7 @@ export function winogradConv2d(
   k: KernelInstance, g: Conv2dGeometry, xOff: number, uOff: number, biasOff: number, outOff: number,
   ep: Epilogue = { activation: 'none' }, range?: WorkRange, blockPanels = winogradBlockPanels(g),
 ): void {
-  const base = k.scratch(PARAM_WORDS * 4 + winogradScratchBytes(g, blockPanels));
+  const base = k.scratch(winogradScratchBytes(g, blockPanels));
   const buf = (k.memory instanceof WebAssembly.Memory ? k.memory : k.memory.memory).buffer;
   const words = new Int32Array(buf, base, PARAM_WORDS);
   const floats = new Float32Array(buf, base, PARAM_WORDS);
@@ -145,33 +148,38 @@ export function winogradConv2d(
 }
 
 /**
- * Cost model constants, in ns on one core (measured with bench/winograd.ts on a Zen 3 at ~3.15 GHz, relaxed FMA):
- * the direct conv runs at ~40 GFLOPS; Winograd's GEMMs too, plus per tile and channel the input transform
- * (~20 ns per input channel) and the output transform (~19 ns per output channel).
+ * Cost model, in ns on one core, fitted to single-thread measurements of both kernels (Zen 3, relaxed FMA) over
+ * 3→16 … 512→512 channels and 4² … 256² maps: Winograd's GEMMs run at ~30 GFLOPS including their share of
+ * streaming U, its input and output transforms cost ~25 and ~20 ns per tile and channel, and it computes whole
+ * panels of 8 tiles (tiny maps waste most of them); the direct conv runs at ~40 GFLOPS plus ~1.4 ns per output
+ * pixel, input channel and tap for its fused im2col. The model picked the faster kernel on every measured layer.
  */
+const WINOGRAD_GEMM_NS_PER_FLOP = 1 / 30;
+const INPUT_NS_PER_TILE_CHANNEL = 25;
+const OUTPUT_NS_PER_TILE_CHANNEL = 20;
 const DIRECT_NS_PER_FLOP = 1 / 40;
-const GEMM_NS_PER_FLOP = 1 / 40;
-const INPUT_NS_PER_TILE_CHANNEL = 20;
-const OUTPUT_NS_PER_TILE_CHANNEL = 19;
+const DIRECT_IM2COL_NS_PER_TAP = 1.4;
 
 /** Estimated single-thread time (ns) of the Winograd kernel, counting the padded tiles it really computes. */
 export function winogradCostNs(g: Conv2dGeometry): number {
   const coutPad = Math.ceil(g.outChannels / 4) * 4;
   const tiles = Math.ceil(g.outH / 4) * Math.ceil(g.outW / 32) * 8 * g.batch;
-  return tiles * (72 * g.inChannels * coutPad * GEMM_NS_PER_FLOP +
+  return tiles * (72 * g.inChannels * coutPad * WINOGRAD_GEMM_NS_PER_FLOP +
     g.inChannels * INPUT_NS_PER_TILE_CHANNEL + g.outChannels * OUTPUT_NS_PER_TILE_CHANNEL);
 }
 
 /** Estimated single-thread time (ns) of the direct conv. */
 export function directCostNs(g: Conv2dGeometry): number {
-  const coutPad = Math.ceil(g.outChannels / 4) * 4;
-  return 2 * g.batch * g.outH * g.outW * coutPad * g.inPerGroup * g.kernelH * g.kernelW * DIRECT_NS_PER_FLOP;
+  const coutPad = Math.ceil(g.outPerGroup / 4) * 4 * g.groups;
+  const taps = g.batch * g.outH * g.outW * g.inPerGroup * g.kernelH * g.kernelW;
+  return taps * (2 * coutPad * DIRECT_NS_PER_FLOP + DIRECT_IM2COL_NS_PER_TAP);
 }
 
 /**
  * The algorithm for one conv2d layer: 'winograd' where the kernel applies ({@link supportsWinograd}), precision
  * allows it and the cost model predicts it faster (it loses on few channels, where the transforms dominate, and
- * on tiny maps, where most of a panel's 8 tiles are padding); 'direct' otherwise. The one place this is decided.
+ * on tiny maps, where most of a panel's 8 tiles are padding and the transformed weights dominate); 'direct'
+ * otherwise. The one place this is decided.
  */
 export function chooseConvAlgorithm(g: Conv2dGeometry, options: ConvAlgorithmOptions = {}): ConvAlgorithm {
   if (options.precision === 'exact' || !supportsWinograd(g)) return 'direct';
