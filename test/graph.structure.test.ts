@@ -20,6 +20,18 @@ describe('topological order', () => {
     expect(topologicalOrder(g).map((n) => n.name)).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  test('100,000 nodes listed in reverse dependency order are ordered, ties in listed order', () => {
+    const n = 100_000;
+    const nodes: GraphNode[] = [];
+    for (let i = n - 1; i >= 0; i--) nodes.push(relu(`r${i}`, i % 2 ? 'x' : `r${i + 1}`));
+    nodes.unshift(relu(`r${n}`, 'x'));
+    const order = topologicalOrder(graph(nodes, ['r0']));
+    expect(order).toHaveLength(n + 1);
+    const pos = new Map(order.map((node, k) => [node.name, k]));
+    for (const node of nodes) for (const i of node.inputs) if (i !== 'x') expect(pos.get(i)!).toBeLessThan(pos.get(node.name)!);
+    expect(order[0]!.name).toBe(`r${n}`);
+  });
+
   test('a cycle is refused with ERR_GRAPH naming the nodes on it', () => {
     const g = graph([relu('a', 'x'), { op: 'add', name: 'b', inputs: ['a', 'd'], outputs: ['b'], attrs: {} }, relu('c', 'b'), relu('d', 'c'), relu('e', 'd')], ['e']);
     expect(() => topologicalOrder(g)).toThrow(expect.objectContaining({ code: 'ERR_GRAPH' }));

@@ -62,19 +62,19 @@ export function topologicalOrder(graph: SerializedGraph, initializers: Iterable<
     pending.set(n, count);
   }
   const position = new Map(graph.nodes.map((n, i) => [n, i] as const));
-  const ready: GraphNode[] = graph.nodes.filter((n) => pending.get(n) === 0);
+  // Stable: always take the earliest ready node in the original order (a binary min-heap of positions, so
+  // hostile graphs with many independent nodes stay O(n log n)).
+  const ready = new MinHeap();
+  graph.nodes.forEach((n, i) => pending.get(n) === 0 && ready.push(i));
   const order: GraphNode[] = [];
-  while (ready.length > 0) {
-    // Stable: take the earliest ready node in the original order.
-    let best = 0;
-    for (let k = 1; k < ready.length; k++) if (position.get(ready[k]!)! < position.get(ready[best]!)!) best = k;
-    const n = ready.splice(best, 1)[0]!;
+  while (ready.size > 0) {
+    const n = graph.nodes[ready.pop()]!;
     order.push(n);
     for (const o of n.outputs) {
       for (const c of consumers.get(o) ?? []) {
         const left = pending.get(c)! - 1;
         pending.set(c, left);
-        if (left === 0) ready.push(c);
+        if (left === 0) ready.push(position.get(c)!);
       }
     }
   }
@@ -83,6 +83,43 @@ export function topologicalOrder(graph: SerializedGraph, initializers: Iterable<
     throw graphError(`the graph has a cycle through ${cycle.map(nodeLabel).join(' → ')}`);
   }
   return order;
+}
+
+/** A binary min-heap of integers. */
+class MinHeap {
+  private readonly a: number[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  push(v: number): void {
+    const a = this.a;
+    let i = a.push(v) - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]! <= v) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = v;
+  }
+  pop(): number {
+    const a = this.a;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      let i = 0;
+      for (;;) {
+        let c = 2 * i + 1;
+        if (c >= a.length) break;
+        if (c + 1 < a.length && a[c + 1]! < a[c]!) c++;
+        if (a[c]! >= last) break;
+        a[i] = a[c]!;
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
 }
 
 /** One cycle among `remaining` (nodes Kahn could not order), in dependency order. */
