@@ -279,6 +279,12 @@ describe('shape sub-graphs fold to constants for the actual input size', () => {
     expect(Object.values(runGraph(again, new Tensor([2, 3, 5, 7])))[0]!.shape).toEqual([2, 3, 10, 10]);
   });
 
+  it('the batch size only passes through the shape sub-graph, so the specialized graph takes any batch', () => {
+    const model = onnxModel(readOnnx(bytes, 'dyn.onnx'), { inputShape: [1, 3, 9, 11] });
+    expect(model.graph.inputs[0]!.shape).toEqual([null, 3, 9, 11]);
+    expect(Object.values(runGraph(model, new Tensor([3, 3, 9, 11])))[0]!.shape).toEqual([3, 3, 18, 14]);
+  });
+
   it('Conv auto_pad=SAME_UPPER stride 2 on a dynamic input: pads depend on the size, so the graph is specialized', async () => {
     const same = buildModel(['n', 3, 'h', 'w'], [{ op: 'Conv', inputs: ['x', 'w'], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } }], [W3(2, 3, 4)]);
     expect(onnxModel(readOnnx(same, 'same.onnx'), { inputShape: [1, 3, 9, 11] }).specialize).toBeTypeOf('function');

@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { ErrorCode, UnetError } from '../../errors.js';
 import type { Model } from '../model.js';
 import { defaultMeta } from '../model.js';
-import { importOnnx, type OnnxInputShapes } from './importer.js';
+import type { Graph } from '../../graph/ir.js';
+import { importOnnx, type OnnxImport, type OnnxInputShapes } from './importer.js';
 import { readOnnx, type OnnxModelData } from './reader.js';
 
 export { readOnnx } from './reader.js';
@@ -35,7 +36,7 @@ export interface LoadOnnxOptions {
 export function onnxModel(data: OnnxModelData, options: LoadOnnxOptions = {}): Model {
   const shapes = options.inputShape ?? defaultShapes(data);
   const imported = importOnnx(data, shapes);
-  const graph = imported.graph;
+  const graph = batchGeneric(data, imported);
   const first = graph.inputs[0];
   const channels = imported.inputShapes[first?.name ?? '']?.[1] ?? 3;
   const classes = imported.outputShapes[graph.outputs[0] ?? '']?.[1] ?? 1;
@@ -63,6 +64,27 @@ export function onnxModel(data: OnnxModelData, options: LoadOnnxOptions = {}): M
       : {}),
   };
   return model;
+}
+
+/**
+ * A size-specialized graph usually depends on H and W only: exporters read the batch size just to pass it back
+ * (Resize sizes [N, C, H', W'], Pad pads of 0 for N). When importing with another batch size gives the same nodes,
+ * the batch dimension of a dynamic-batch input is left open (`null`), so one graph serves every batch size.
+ */
+function batchGeneric(data: OnnxModelData, imported: OnnxImport): Graph {
+  const graph = imported.graph;
+  const vi = data.graph.inputs;
+  if (!imported.sizeDependent || vi.length !== 1 || !vi[0]!.dims || vi[0]!.dims[0] !== null) return graph;
+  const input = graph.inputs[0]!;
+  const shape = imported.inputShapes[input.name]!;
+  let other: OnnxImport;
+  try {
+    other = importOnnx(data, { [input.name]: [shape[0]! + 1, ...shape.slice(1)] });
+  } catch {
+    return graph;
+  }
+  if (JSON.stringify(other.graph.nodes) !== JSON.stringify(graph.nodes)) return graph;
+  return { ...graph, inputs: [{ name: input.name, shape: [null, ...input.shape.slice(1)] }] };
 }
 
 function defaultShapes(data: OnnxModelData): OnnxInputShapes {
