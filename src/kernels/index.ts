@@ -161,10 +161,11 @@ export function conv2dScratchBytes(g: Conv2dGeometry): number {
   return PARAM_WORDS * 4 + 512 + kk * 36 + g.inPerGroup * kk * 32;
 }
 
-/** Scratch bytes of the depthwise kernel: kH padded input rows. */
+/** Scratch bytes of the depthwise kernel: a ring of (kH-1)·dH + 1 padded input rows and their tags. */
 export function depthwiseScratchBytes(g: Conv2dGeometry): number {
   const rowLen = (g.pad.left + g.inW + g.pad.right + (g.kernelW - 1) * g.dilationW + 4 * g.strideW + 8 + 3) & ~3;
-  return PARAM_WORDS * 4 + 64 + g.kernelH * rowLen * 4;
+  const ring = (g.kernelH - 1) * g.dilationH + 1;
+  return PARAM_WORDS * 4 + 64 + Math.ceil(((ring + g.kernelH) * 4) / 64) * 64 + ring * rowLen * 4;
 }
 
 /** Scratch bytes of the convTranspose2d kernel (tile, pixel table, one Cin×8 B panel). */

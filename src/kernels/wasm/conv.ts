@@ -191,7 +191,8 @@ export function conv2d(p: usize): void {
  * [Cout][1][kH][kW]. For each output row the kH input rows are copied once into padded rows in scratch (padding
  * mode applied there), then each 4-pixel output vector accumulates kH·kW FMAs from the padded rows.
  *
- * Scratch: kH padded rows of `rowLen` floats, rowLen = align4(padL + inW + padR + (kW-1)·dW + 4·sW + 8).
+ * Scratch: R = (kH-1)·dH + 1 row tags and kH row pointers (a 64-byte aligned block), then a ring of R padded rows of `rowLen` floats,
+ * rowLen = align4(padL + inW + padR + (kW-1)·dW + 4·sW + 8).
  */
 export function depthwiseConv2d(p: usize): void {
   const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
@@ -217,17 +218,29 @@ export function depthwiseConv2d(p: usize): void {
   const validEnd = padL + inW + padR;
   const outW4 = outW & ~3;
 
+  // Ring of padded rows: padded row pr (input row pr - padT) lives in slot pr % R, R = (kH-1)·dH + 1, so each
+  // input row is padded once per channel however many output rows read it.
+  const R = (kH - 1) * dH + 1;
+  const tags = scratch;
+  const ptrs = scratch + (<usize>R << 2);
+  const rows = scratch + ((<usize>((R + kH) << 2) + 63) & ~(<usize>63));
   for (let co = coStart; co < coEnd; co++) {
     const xc = x + (<usize>(co / opg) * inHW << 2);
     const wc = w + (<usize>(co * KK) << 2);
     const b: f32 = bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
     const vb = f32x4.splat(b);
     const oc = out + (<usize>co * outHW << 2);
+    for (let i = 0; i < R; i++) store<i32>(tags + (<usize>i << 2), -1);
     for (let oy = rowStart; oy < rowEnd; oy++) {
-      // Padded input rows for this output row.
+      // Padded input rows for this output row (built on first use).
       for (let ky = 0; ky < kH; ky++) {
-        const row = scratch + <usize>ky * rowBytes;
-        const iy = sourceIndex(oy * sH - padT + ky * dH, inH, mode);
+        const pr = oy * sH + ky * dH;
+        const slot = pr % R;
+        const row = rows + <usize>slot * rowBytes;
+        store<u32>(ptrs + (<usize>ky << 2), <u32>row);
+        if (load<i32>(tags + (<usize>slot << 2)) == pr) continue;
+        store<i32>(tags + (<usize>slot << 2), pr);
+        const iy = sourceIndex(pr - padT, inH, mode);
         if (iy < 0) {
           const z = f32x4.splat(0);
           for (let j: usize = 0; j < rowBytes; j += 16) v128.store(row + j, z);
@@ -251,7 +264,7 @@ export function depthwiseConv2d(p: usize): void {
       for (; ox + 16 <= outW; ox += 16) {
         let acc0 = vb, acc1 = vb, acc2 = vb, acc3 = vb;
         for (let ky = 0; ky < kH; ky++) {
-          const row = scratch + <usize>ky * rowBytes;
+          const row = <usize>load<u32>(ptrs + (<usize>ky << 2));
           const wr = wc + (<usize>(ky * kW) << 2);
           for (let kx = 0; kx < kW; kx++) {
             const src = row + (<usize>(ox * sW + kx * dW) << 2);
@@ -271,7 +284,7 @@ export function depthwiseConv2d(p: usize): void {
       for (; ox < outW; ox += 4) {
         let acc = vb;
         for (let ky = 0; ky < kH; ky++) {
-          const row = scratch + <usize>ky * rowBytes;
+          const row = <usize>load<u32>(ptrs + (<usize>ky << 2));
           const wr = wc + (<usize>(ky * kW) << 2);
           for (let kx = 0; kx < kW; kx++) {
             const src = row + (<usize>(ox * sW + kx * dW) << 2);
