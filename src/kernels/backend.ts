@@ -197,7 +197,6 @@ export class WasmBackend implements Backend {
     if (list === undefined) {
       list = [];
       this.packed.set(w, list);
-      this.released.register(w, [] as number[]);
     }
     const bits = new Uint32Array(w.buffer, w.byteOffset, w.length);
     for (const entry of list) {
