@@ -80,6 +80,8 @@ const fixed: Conv2dGeometry[] = [
   geometry([1, 6, 20, 45], 9, { kind: 'explicit', h: 2, w: 0 }),
   withPads([1, 6, 17, 23], 10, 0, 1, 1, 0),
   withPads([1, 5, 12, 41], 6, 2, 0, 0, 3),
+  geometry([1, 3, 6, 9], 4, { kind: 'explicit', h: 5, w: 6 }),
+  withPads([1, 4, 7, 50], 5, 0, 7, 9, 0),
 ];
 
 for (const { name: build, k } of builds) {

@@ -57,13 +57,13 @@ const ROW_FLOATS: usize = 40;
 }
 
 /**
- * Bᵀ·d over 6 rows of 36 floats (`r0`..`r5`, 9 vectors each) into t[6][36]: the vertical half of the input
- * transform for one channel of one panel.
+ * Bᵀ·d over 6 rows (`r0`..`r5`) into t[6][36], for the bytes [o0, o1) of the 36-float rows: the vertical half of
+ * the input transform for one channel of one panel.
  */
 // @ts-ignore: decorator
-@inline function verticalPass(r0: usize, r1: usize, r2: usize, r3: usize, r4: usize, r5: usize, t: usize): void {
+@inline function verticalPass(r0: usize, r1: usize, r2: usize, r3: usize, r4: usize, r5: usize, t: usize, o0: usize, o1: usize): void {
   const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
-  for (let o: usize = 0; o < 144; o += 16) {
+  for (let o = o0; o < o1; o += 16) {
     const d0 = v128.load(r0 + o), d1 = v128.load(r1 + o), d2 = v128.load(r2 + o);
     const d3 = v128.load(r3 + o), d4 = v128.load(r4 + o), d5 = v128.load(r5 + o);
     const a = f32x4.sub(d4, f32x4.mul(four, d2)); // d4 - 4 d2
@@ -158,37 +158,38 @@ export function winogradConv2d(p: usize, blockPanels: i32): void {
       const tx0 = (pi % panelsPerRow) << 3;
       const iy0 = (ty << 2) - padT;
       const ix0 = (tx0 << 2) - padL;
-      const colsInside = ix0 >= 0 && ix0 + 36 <= inW;
-      const cLo = max(0, -ix0), cHi = min(36, inW - ix0);
+      // Vectors [vLo, vHi) of the 36 columns lie inside the input row and are read in place; the edge vectors
+      // around them are copied with their zero padding into the row buffers.
+      const vLo = min(9, ix0 >= 0 ? 0 : (3 - ix0) >> 2);
+      const vHi = max(vLo, min(9, (inW - ix0) >> 2));
+      const oLo = <usize>vLo << 4, oHi = <usize>vHi << 4;
       const halves = tilesW - tx0 > 4 ? 2 : 1;
       const vBase = V + (<usize>(pb * cin) << 5);
       for (let ci = 0; ci < cin; ci++) {
         const xc = x + (<usize>ci * inHW << 2);
-        // Row pointers: the input row itself when all 36 columns are inside, else a zero-padded copy.
-        let r0: usize = 0, r1: usize = 0, r2: usize = 0, r3: usize = 0, r4: usize = 0, r5: usize = 0;
+        // Per row: the input row (column ix0 at offset 0) and its padded edge copy, or the zero row for both.
+        let r0: usize = zero, r1: usize = zero, r2: usize = zero, r3: usize = zero, r4: usize = zero, r5: usize = zero;
+        let e0: usize = zero, e1: usize = zero, e2: usize = zero, e3: usize = zero, e4: usize = zero, e5: usize = zero;
         for (let r = 0; r < 6; r++) {
           const iy = iy0 + r;
-          let ptr = zero;
-          if (<u32>iy < <u32>inH) {
-            const src = xc + (<usize>(iy * inW + ix0) << 2);
-            if (colsInside) {
-              ptr = src;
-            } else {
-              ptr = rows + <usize>r * ROW_FLOATS * 4;
-              for (let o: usize = 0; o < 144; o += 16) v128.store(ptr + o, zv);
-              let c = cLo;
-              for (; c + 4 <= cHi; c += 4) v128.store(ptr + (<usize>c << 2), v128.load(src + (<usize>c << 2)));
-              for (; c < cHi; c++) store<f32>(ptr + (<usize>c << 2), load<f32>(src + (<usize>c << 2)));
-            }
+          if (<u32>iy >= <u32>inH) continue;
+          const src = xc + (<usize>(iy * inW + ix0) << 2);
+          const edge = rows + <usize>r * ROW_FLOATS * 4;
+          for (let c = 0; c < 36; c++) {
+            if (c == (vLo << 2)) c = vHi << 2;
+            if (c >= 36) break;
+            store<f32>(edge + (<usize>c << 2), <u32>(ix0 + c) < <u32>inW ? load<f32>(src + (<usize>c << 2)) : 0);
           }
-          if (r == 0) r0 = ptr;
-          else if (r == 1) r1 = ptr;
-          else if (r == 2) r2 = ptr;
-          else if (r == 3) r3 = ptr;
-          else if (r == 4) r4 = ptr;
-          else r5 = ptr;
+          if (r == 0) { r0 = src; e0 = edge; }
+          else if (r == 1) { r1 = src; e1 = edge; }
+          else if (r == 2) { r2 = src; e2 = edge; }
+          else if (r == 3) { r3 = src; e3 = edge; }
+          else if (r == 4) { r4 = src; e4 = edge; }
+          else { r5 = src; e5 = edge; }
         }
-        verticalPass(r0, r1, r2, r3, r4, r5, t);
+        if (oLo > 0) verticalPass(e0, e1, e2, e3, e4, e5, t, 0, oLo);
+        verticalPass(r0, r1, r2, r3, r4, r5, t, oLo, oHi);
+        if (oHi < 144) verticalPass(e0, e1, e2, e3, e4, e5, t, oHi, 144);
         const vc = vBase + (<usize>ci << 5);
         for (let r: usize = 0; r < 6; r++) {
           const dst = vc + r * 6 * sV;
