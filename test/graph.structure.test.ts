@@ -20,8 +20,8 @@ describe('topological order', () => {
     expect(topologicalOrder(g).map((n) => n.name)).toEqual(['a', 'b', 'c', 'd']);
   });
 
-  test('100,000 nodes listed in reverse dependency order are ordered, ties in listed order', () => {
-    const n = 100_000;
+  test('20,000 nodes listed in reverse dependency order are ordered, ties in listed order', () => {
+    const n = 20_000;
     const nodes: GraphNode[] = [];
     for (let i = n - 1; i >= 0; i--) nodes.push(relu(`r${i}`, i % 2 ? 'x' : `r${i + 1}`));
     nodes.unshift(relu(`r${n}`, 'x'));
