@@ -22,8 +22,12 @@ export class RunAborted extends Error {
   }
 }
 
-/** Spins (Atomics.load) before a waiting participant sleeps in Atomics.wait. ~20-60 µs on this class of CPU. */
-const SPIN = 20_000;
+/**
+ * Spins (Atomics.load) before a waiting participant sleeps in Atomics.wait: a few µs. Blocks of one layer end
+ * within microseconds of each other when both threads run; when the machine is oversubscribed a longer spin
+ * would only take the core from the thread being waited for, and Atomics.wait wakes in ~0.1-0.2 ms.
+ */
+const SPIN = 4_000;
 /** Atomics.wait timeout, so an aborted run is noticed even without a notify. */
 const WAIT_MS = 20;
 
@@ -85,13 +89,18 @@ function waitAll(ctl: Int32Array, idx: number, total: number): void {
   }
 }
 
-const ACT = { none: 0, relu: 1, leakyRelu: 2, sigmoid: 3 } as const;
-const EPILOGUES: Record<keyof typeof ACT, Epilogue> = {
-  none: { activation: 'none' },
-  relu: { activation: 'relu' },
-  leakyRelu: { activation: 'leakyRelu' },
-  sigmoid: { activation: 'sigmoid' },
-};
+// One mutable range and epilogue, reused by every block: a run allocates nothing per layer.
+const range = { coStart: 0, coEnd: 0, rowStart: 0, rowEnd: 0 };
+const epilogue: { activation: Epilogue['activation']; slope: number } = { activation: 'none', slope: 0 };
+
+function setRange(axis: 'rows' | 'channels', outChannels: number, outH: number, r0: number, r1: number): typeof range {
+  if (axis === 'rows') {
+    range.coStart = 0; range.coEnd = outChannels; range.rowStart = r0; range.rowEnd = r1;
+  } else {
+    range.coStart = r0; range.coEnd = r1; range.rowStart = 0; range.rowEnd = outH;
+  }
+  return range;
+}
 
 const addr = (arena: number, r: Ref): number => (r.a === 1 ? arena + r.o : r.o);
 
@@ -102,22 +111,18 @@ export function runBlock(k: KernelInstance, memory: WebAssembly.Memory, arena: n
   const e = k.exports;
   switch (step.kind) {
     case 'conv2d': {
-      const ep = step.act === 'leakyRelu' ? { activation: 'leakyRelu' as const, slope: step.slope } : EPILOGUES[step.act];
       const g = step.g;
-      const range = step.axis === 'rows'
-        ? { coStart: 0, coEnd: g.outChannels, rowStart: r0, rowEnd: r1 }
-        : { coStart: r0, coEnd: r1, rowStart: 0, rowEnd: g.outH };
+      epilogue.activation = step.act;
+      epilogue.slope = step.slope;
       // step.algorithm === 'direct' (the only one so far): the im2col-panel kernel.
-      k.conv2d(g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), ep, range);
+      k.conv2d(g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), epilogue, setRange(step.axis, g.outChannels, g.outH, r0, r1));
       return;
     }
     case 'convTranspose2d': {
-      const ep = step.act === 'leakyRelu' ? { activation: 'leakyRelu' as const, slope: step.slope } : EPILOGUES[step.act];
       const g = step.g;
-      const range = step.axis === 'rows'
-        ? { coStart: 0, coEnd: g.outChannels, rowStart: r0, rowEnd: r1 }
-        : { coStart: r0, coEnd: r1, rowStart: 0, rowEnd: g.outH };
-      k.convTranspose2d(g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), ep, range);
+      epilogue.activation = step.act;
+      epilogue.slope = step.slope;
+      k.convTranspose2d(g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), epilogue, setRange(step.axis, g.outChannels, g.outH, r0, r1));
       return;
     }
     case 'maxPool2d':
