@@ -101,3 +101,14 @@ describe('imported models on the worker pool', () => {
     }
   });
 });
+
+describe('metadata of imported models', () => {
+  it('a model exported at a fixed H×W asks the pipeline to resize to it; a dynamic one does not', async () => {
+    const fixed = await loadOnnx(join(IMPORT, 'u2net_rsu.opset17.onnx'));
+    expect(fixed.meta.input).toMatchObject({ channels: 3, resize: 'fit', size: [45, 37] });
+    expect(fixed.meta.output.activation).toBe('sigmoid');
+    const dynamic = await loadOnnx(join(IMPORT, 'isnet_like.opset17.onnx'));
+    expect(dynamic.meta.input).toMatchObject({ channels: 3, resize: 'native', size: null });
+    expect(dynamic.graph.inputs[0]!.shape).toEqual([null, 3, 512, 512]);
+  });
+});

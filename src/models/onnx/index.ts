@@ -41,8 +41,13 @@ export function onnxModel(data: OnnxModelData, options: LoadOnnxOptions = {}): M
   const channels = imported.inputShapes[first?.name ?? '']?.[1] ?? 3;
   const classes = imported.outputShapes[graph.outputs[0] ?? '']?.[1] ?? 1;
   const name = data.file.split(/[\\/]/).pop()!.replace(/\.[^.]*$/, '');
+  const base = defaultMeta(channels, classes, name);
+  // A model exported at a fixed H×W only takes that size: the pipeline resizes images to it ('fit').
+  const declared = data.graph.inputs[0]?.dims;
+  const fixedSize = declared && declared.length === 4 && declared[2] !== null && declared[3] !== null ? ([declared[2]!, declared[3]!] as [number, number]) : null;
   const meta = {
-    ...defaultMeta(channels, classes, name),
+    ...base,
+    input: fixedSize ? { ...base.input, resize: 'fit' as const, size: fixedSize } : base.input,
     provenance: {
       format: 'onnx',
       file: data.file,
