@@ -241,6 +241,24 @@ describe('watchFolder: exactly once across restarts (the ledger)', () => {
     expect(existsSync(path.join(outDir, 'a.mask.png'))).toBe(true);
   });
 
+  it('an output kind added since is produced at the restart (the skip rule of `unet segment`: all outputs exist)', async () => {
+    const input = tempDir();
+    const outDir = tempDir();
+    writeFileSync(path.join(input, 'a.png'), await png());
+    const first = await start(input, { outDir });
+    await waitFor(() => first.events.length === 1, 'the first run');
+    await first.w.close();
+    const second = await start(input, { outDir, outputs: ['mask', 'prob'] });
+    await waitFor(() => second.events.length === 1, 'the added kind');
+    expect(second.events[0]!.outputs!.map((f) => path.basename(f))).toEqual(['a.mask.png', 'a.prob.png']);
+    await second.w.close();
+    const third = await start(input, { outDir, outputs: ['prob'] });
+    let unchanged = 0;
+    third.w.on('unchanged', () => unchanged++);
+    await waitFor(() => unchanged === 1, 'nothing to do');
+    expect(third.events).toHaveLength(0);
+  });
+
   it('a torn last line (crash during an append) is dropped and truncated; the record it held is redone', async () => {
     const input = tempDir();
     const outDir = tempDir();

@@ -271,7 +271,7 @@ class Watcher extends EventEmitter implements FolderWatcher {
       this.queue.delete(abs);
       this.known.delete(abs);
     });
-    this.fsw.on('error', (e: unknown) => this.emit('error', e instanceof Error ? e : new Error(String(e))));
+    this.fsw.on('error', (e: unknown) => this.report(e));
     await new Promise<void>((resolve) => this.fsw!.once('ready', () => resolve()));
   }
 
@@ -341,9 +341,7 @@ class Watcher extends EventEmitter implements FolderWatcher {
       this.queue.delete(abs);
       this.running.add(abs);
       const task = this.processOne(abs)
-        .catch((e: unknown) => {
-          this.emit('error', e instanceof Error ? e : new Error(String(e)));
-        })
+        .catch((e: unknown) => this.report(e))
         .finally(() => {
           this.running.delete(abs);
           this.tasks.delete(task);
@@ -360,10 +358,28 @@ class Watcher extends EventEmitter implements FolderWatcher {
     }
   }
 
-  /** True if every output a committed record names exists. */
-  private async outputsExist(rec: LedgerRecord): Promise<boolean> {
-    for (const out of rec.outputs ?? []) {
-      if (!(await stat(path.join(this.options.outDir, out)).then((s) => s.isFile(), () => false))) return false;
+  /** Non-fatal problems go to 'error' listeners; without any, to a process warning (never an uncaught throw). */
+  private report(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else process.emitWarning(err.message, { code: isUnetError(err) ? err.code : 'ERR_WATCH' });
+  }
+
+  /** The output files an input gets under the current options. */
+  private outputsFor(abs: string): string[] {
+    const { dir, stem } = this.plan(abs);
+    const po = this.pipeline.options;
+    return po.outputs.map((kind) => path.join(dir, outputFileName(stem, kind, po.overlayFormat)));
+  }
+
+  /**
+   * True if a record still stands for `abs`: a failure (not retried until the file changes), or a success whose
+   * outputs under the current options all exist (an output deleted since, or a kind added, is produced again).
+   */
+  private async stillDone(rec: LedgerRecord, abs: string): Promise<boolean> {
+    if (rec.status === 'failed') return true;
+    for (const out of this.outputsFor(abs)) {
+      if (!(await stat(out).then((s) => s.isFile(), () => false))) return false;
     }
     return true;
   }
@@ -374,7 +390,7 @@ class Watcher extends EventEmitter implements FolderWatcher {
     const st = await stat(abs).catch(() => null);
     if (!st?.isFile()) return; // gone (moved or deleted) before its turn
     const prev = this.ledger.get(rel);
-    const same = async (r: LedgerRecord): Promise<boolean> => r.status === 'failed' || (await this.outputsExist(r));
+    const same = (r: LedgerRecord): Promise<boolean> => this.stillDone(r, abs);
     // Unchanged size and time: trusted without reading, unless the path was emptied by a move since (a new file).
     if (prev && prev.moveTo === undefined && prev.size === st.size && prev.mtimeMs === st.mtimeMs && (await same(prev))) {
       this.counts.unchanged++;
@@ -513,7 +529,7 @@ class Watcher extends EventEmitter implements FolderWatcher {
       if (reason !== null) await writeFile(`${target}.error.txt`, `${abs}\n${reason}\n`);
       return target;
     } catch (e) {
-      this.emit('error', new UnetError(ErrorCode.IO, `${abs}: cannot move the input to ${target} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e }));
+      this.report(new UnetError(ErrorCode.IO, `${abs}: cannot move the input to ${target} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e }));
       return undefined;
     }
   }
