@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileKernels, KernelInstance, KernelMemory, relaxedSimdSupported, type Epilogue, type WorkRange } from '../src/kernels/index.js';
 import {
-  chooseConvAlgorithm, directCostNs, packedWinogradFloats, winogradCostNs, packWinogradWeights, supportsWinograd, winogradConv2d,
+  chooseConvAlgorithm, directCostNs, packedWinogradFloats, winogradCostNs, packWinogradWeights, supportsWinograd, winogradConv2d, winogradConv2dDescriptor,
 } from '../src/kernels/winograd.js';
 import { conv2dGeometry, type Conv2dGeometry } from '../src/ops/geometry.js';
 import type { NormalizedPadding } from '../src/ops/params.js';
@@ -36,7 +36,7 @@ function applyEpilogue(v: Float32Array, ep: Epilogue): void {
 }
 
 /** Run the Winograd kernel on `k` (optionally as several disjoint work ranges) against the reference conv. */
-function run(k: KernelInstance, g: Conv2dGeometry, seed: number, opts: { bias?: boolean; ep?: Epilogue; ranges?: WorkRange[] } = {}): Result {
+function run(k: KernelInstance, g: Conv2dGeometry, seed: number, opts: { bias?: boolean; ep?: Epilogue; ranges?: WorkRange[]; viaDescriptor?: boolean } = {}): Result {
   const rand = rng(seed);
   const x = randomArray(g.batch * g.inChannels * g.inH * g.inW, rand);
   const w = randomArray(g.outChannels * g.inChannels * 9, rand);
@@ -52,7 +52,10 @@ function run(k: KernelInstance, g: Conv2dGeometry, seed: number, opts: { bias?: 
   packWinogradWeights(g, w, memory.f32(uOff, packedWinogradFloats(g)));
   if (bias !== null) memory.f32(bOff, bias.length).set(bias);
   memory.f32(oOff, n).fill(NaN);
-  for (const r of opts.ranges ?? [undefined]) winogradConv2d(k, g, xOff, uOff, bOff, oOff, opts.ep, r);
+  for (const r of opts.ranges ?? [undefined]) {
+    if (opts.viaDescriptor) k.run(structuredClone(winogradConv2dDescriptor(g, xOff, uOff, bOff, oOff, opts.ep, r)));
+    else winogradConv2d(k, g, xOff, uOff, bOff, oOff, opts.ep, r);
+  }
   const ours = memory.f32(oOff, n).slice();
   for (const off of [xOff, uOff, bOff, oOff]) if (off !== 0) memory.free(off);
 
@@ -112,6 +115,13 @@ for (const { name: build, k } of builds) {
       }
       const r = run(k, g, 7, { ranges });
       expect(r.ours.some(Number.isNaN)).toBe(false);
+      expect(r.relErr).toBeLessThanOrEqual(TOLERANCE);
+    });
+
+    it('a structured-cloned descriptor (as posted to a worker) computes the same blocks', () => {
+      const g = geometry([2, 10, 19, 26], 9, { kind: 'explicit', h: 1, w: 1 });
+      const ranges: WorkRange[] = [{ coStart: 0, coEnd: 9, rowStart: 0, rowEnd: 8 }, { coStart: 0, coEnd: 9, rowStart: 8, rowEnd: 19 }];
+      const r = run(k, g, 9, { ranges, viaDescriptor: true, ep: { activation: 'relu' } });
       expect(r.relErr).toBeLessThanOrEqual(TOLERANCE);
     });
 

@@ -51,6 +51,8 @@ export const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_R
 export const P_PAD_B = 29, P_PAD_R = 30;
 /** JS-side words (the kernels ignore them): images [P_BATCH_START, P_BATCH_END) and bytes per input/output image. */
 export const P_BATCH_START = 31, P_BATCH_END = 32, P_X_IMAGE = 33, P_OUT_IMAGE = 34;
+/** Winograd kernel only: panels of 8 tiles transformed per block (see ./winograd.ts). */
+export const P_BLOCK_PANELS = 40;
 /** Words in a parameter block (a multiple of 16 keeps the scratch after it 64-byte aligned). */
 export const PARAM_WORDS = 48;
 
@@ -81,6 +83,7 @@ export interface KernelExports {
   conv2d(params: number): void;
   depthwiseConv2d(params: number): void;
   convTranspose2d(params: number): void;
+  winogradConv2d(params: number): void;
   gemmPanels(a: number, b: number, c: number, mBlocks: number, nBlocks: number, K: number, ldc: number): void;
   maxPool2d(x: number, out: number, planes: number, inH: number, inW: number, outH: number, outW: number, kH: number, kW: number,
     sH: number, sW: number, dH: number, dW: number, padT: number, padL: number, rowStart: number, rowEnd: number): void;
@@ -269,7 +272,7 @@ export class KernelInstance {
  * needs. P_SCRATCH is left 0; the running instance fills in its own.
  */
 export interface KernelDescriptor {
-  readonly kernel: 'conv2d' | 'depthwiseConv2d' | 'convTranspose2d';
+  readonly kernel: 'conv2d' | 'depthwiseConv2d' | 'convTranspose2d' | 'winogradConv2d';
   readonly params: Int32Array;
   readonly scratchBytes: number;
 }

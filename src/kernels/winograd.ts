@@ -8,16 +8,14 @@
  * layers); `precision: 'exact'` keeps the direct conv.
  *
  * Calling convention: the same as {@link KernelInstance.conv2d} (geometry + offsets + epilogue + work range), with
- * the weights transformed by {@link packWinogradWeights} instead of the direct conv's packing. Output rows are
+ * the weights transformed by {@link packWinogradWeights} instead of the direct conv's packing; worker threads get
+ * the same block as plain data from {@link winogradConv2dDescriptor} and run it with `KernelInstance.run`. Output rows are
  * produced in tile rows of {@link WINOGRAD_TILE}; row ranges at multiples of it avoid recomputing a tile row on
  * both sides of a split.
  */
 import type { Conv2dGeometry } from '../ops/geometry.js';
 import {
-  ACTIVATIONS, PARAM_WORDS, P_IN_C, P_IN_H, P_IN_W, P_OUT_C, P_OUT_H, P_OUT_W, P_K_H, P_K_W, P_S_H, P_S_W, P_D_H,
-  P_D_W, P_GROUPS, P_IPG, P_OPG, P_PAD_T, P_PAD_L, P_PAD_B, P_PAD_R, P_MODE, P_X, P_W, P_BIAS, P_OUT, P_ACT,
-  P_SLOPE, P_CO_START, P_CO_END, P_ROW_START, P_ROW_END, P_SCRATCH,
-  type Epilogue, type KernelInstance, type WorkRange,
+  conv2dDescriptor, PARAM_WORDS, P_BLOCK_PANELS, type Epilogue, type KernelDescriptor, type KernelInstance, type WorkRange,
 } from './index.js';
 
 /** Output tile edge: each Winograd tile produces 4×4 output pixels. */
@@ -33,11 +31,6 @@ export type ConvPrecision = 'fast' | 'exact';
 export interface ConvAlgorithmOptions {
   /** Default 'fast'. */
   readonly precision?: ConvPrecision;
-}
-
-/** The wasm export (added to the kernel module by ./wasm/index.ts). */
-interface WinogradExports {
-  winogradConv2d(params: number, blockPanels: number): void;
 }
 
 // G of F(4, 3) for the points 0, ±1, ±2, ∞ (6×3), applied in f64: U = G g Gᵀ.
@@ -115,37 +108,29 @@ export function winogradScratchBytes(g: Conv2dGeometry, blockPanels = winogradBl
 }
 
 /**
- * Run the Winograd conv over offsets: x [N, Cin, H, W], transformed weights from {@link packWinogradWeights},
- * bias [Cout] (0 = none), out [N, Cout, oH, oW]; computes the `range` block (default: everything) with the fused
- * epilogue, on `k`'s thread. The kernels never validate: call only where {@link supportsWinograd} holds.
+ * The descriptor of a Winograd conv2d block, for {@link KernelInstance.run} on any thread (plain data, like
+ * `conv2dDescriptor`): x [N, Cin, H, W], transformed weights from {@link packWinogradWeights}, bias [Cout]
+ * (0 = none), out [N, Cout, oH, oW]; computes the `range` block (default: everything) with the fused epilogue.
+ * The kernels never validate: use only where {@link supportsWinograd} holds.
  */
+export function winogradConv2dDescriptor(
+  g: Conv2dGeometry, xOff: number, uOff: number, biasOff: number, outOff: number,
+  ep: Epilogue = NO_EPILOGUE, range?: WorkRange, blockPanels = winogradBlockPanels(g),
+): KernelDescriptor {
+  const { params } = conv2dDescriptor(g, xOff, uOff, biasOff, outOff, ep, range);
+  params[P_BLOCK_PANELS] = blockPanels;
+  return { kernel: 'winogradConv2d', params, scratchBytes: winogradScratchBytes(g, blockPanels) };
+}
+
+/** Run {@link winogradConv2dDescriptor}'s block on `k`'s thread (the calling convention of `KernelInstance.conv2d`). */
 export function winogradConv2d(
   k: KernelInstance, g: Conv2dGeometry, xOff: number, uOff: number, biasOff: number, outOff: number,
-  ep: Epilogue = { activation: 'none' }, range?: WorkRange, blockPanels = winogradBlockPanels(g),
+  ep: Epilogue = NO_EPILOGUE, range?: WorkRange, blockPanels = winogradBlockPanels(g),
 ): void {
-  const base = k.scratch(winogradScratchBytes(g, blockPanels));
-  const buf = (k.memory instanceof WebAssembly.Memory ? k.memory : k.memory.memory).buffer;
-  const words = new Int32Array(buf, base, PARAM_WORDS);
-  const floats = new Float32Array(buf, base, PARAM_WORDS);
-  words[P_IN_C] = g.inChannels; words[P_IN_H] = g.inH; words[P_IN_W] = g.inW;
-  words[P_OUT_C] = g.outChannels; words[P_OUT_H] = g.outH; words[P_OUT_W] = g.outW;
-  words[P_K_H] = 3; words[P_K_W] = 3; words[P_S_H] = 1; words[P_S_W] = 1; words[P_D_H] = 1; words[P_D_W] = 1;
-  words[P_GROUPS] = 1; words[P_IPG] = g.inChannels; words[P_OPG] = g.outChannels;
-  words[P_PAD_T] = g.pad.top; words[P_PAD_L] = g.pad.left; words[P_PAD_B] = g.pad.bottom; words[P_PAD_R] = g.pad.right;
-  words[P_MODE] = 0;
-  words[P_W] = uOff; words[P_BIAS] = biasOff; words[P_ACT] = ACTIVATIONS[ep.activation]; floats[P_SLOPE] = ep.slope ?? 0;
-  words[P_CO_START] = range?.coStart ?? 0; words[P_CO_END] = range?.coEnd ?? g.outChannels;
-  words[P_ROW_START] = range?.rowStart ?? 0; words[P_ROW_END] = range?.rowEnd ?? g.outH;
-  words[P_SCRATCH] = base + PARAM_WORDS * 4;
-  const fn = (k.exports as unknown as WinogradExports).winogradConv2d;
-  const xImage = g.inChannels * g.inH * g.inW * 4;
-  const oImage = g.outChannels * g.outH * g.outW * 4;
-  for (let n = range?.batchStart ?? 0, n1 = range?.batchEnd ?? g.batch; n < n1; n++) {
-    words[P_X] = xOff + n * xImage;
-    words[P_OUT] = outOff + n * oImage;
-    fn(base, blockPanels);
-  }
+  k.run(winogradConv2dDescriptor(g, xOff, uOff, biasOff, outOff, ep, range, blockPanels));
 }
+
+const NO_EPILOGUE: Epilogue = Object.freeze({ activation: 'none' });
 
 /**
  * Cost model, in ns on one core, fitted to single-thread measurements of both kernels (Zen 3, relaxed FMA) over

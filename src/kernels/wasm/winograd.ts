@@ -36,6 +36,7 @@ import { activate } from './simd';
 const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5;
 const P_PAD_T = 15, P_PAD_L = 16, P_X = 18, P_W = 19, P_BIAS = 20, P_OUT = 21, P_ACT = 22;
 const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END = 27, P_SCRATCH = 28;
+const P_BLOCK_PANELS = 40;
 
 /** Bytes of the scratch head: padded row buffer, zero row, vertical-pass rows, column-pass results. */
 const HEAD_BYTES: usize = 4096;
@@ -114,10 +115,11 @@ const ROW_FLOATS: usize = 40;
 
 /**
  * Winograd F(4×4, 3×3) conv2d of one image (see the file comment). `p` is a conv parameter block; its
- * P_W word points at the transformed weights U. `blockPanels` ≥ 1 panels are transformed per block; the scratch
- * at P_SCRATCH must hold `winogradScratchBytes` (src/kernels/winograd.ts) for the same block size.
+ * P_W word points at the transformed weights U, P_BLOCK_PANELS (≥ 1) gives the panels transformed per block; the
+ * scratch at P_SCRATCH must hold `winogradScratchBytes` (src/kernels/winograd.ts) for the same block size.
  */
-export function winogradConv2d(p: usize, blockPanels: i32): void {
+export function winogradConv2d(p: usize): void {
+  const blockPanels = word(p, P_BLOCK_PANELS);
   const cin = word(p, P_IN_C), inH = word(p, P_IN_H), inW = word(p, P_IN_W);
   const cout = word(p, P_OUT_C), outH = word(p, P_OUT_H), outW = word(p, P_OUT_W);
   const padT = word(p, P_PAD_T), padL = word(p, P_PAD_L);
