@@ -74,3 +74,8 @@ export { watchFolder, resolveWatchOptions } from './watch/watch.js';
 export type { WatchOptions, FilledWatchOptions, WatchEvent, WatchStats, FolderWatcher } from './watch/watch.js';
 export { Ledger, LEDGER_FILE, contentHash } from './watch/ledger.js';
 export type { LedgerRecord, LedgerStatus, LedgerOpenInfo } from './watch/ledger.js';
+export {
+  chooseConvAlgorithm, supportsWinograd, packWinogradWeights, packedWinogradFloats, winogradConv2d, winogradConv2dDescriptor,
+  winogradScratchBytes, winogradBlockPanels, winogradCostNs, directCostNs, WINOGRAD_TILE,
+} from './kernels/winograd.js';
+export type { ConvAlgorithm, ConvPrecision, ConvAlgorithmOptions } from './kernels/winograd.js';
