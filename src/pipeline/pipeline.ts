@@ -13,7 +13,7 @@ import { createEngine, loadEngineModel, type Engine } from './engine.js';
 import { decodeImage, type DecodedImage } from './image.js';
 import { resolvePipelineOptions, type FilledPipelineOptions, type OutputKind, type PipelineOptions } from './options.js';
 import { postprocess } from './postprocess.js';
-import { resizePlanes, toNetworkPlanes } from './preprocess.js';
+import { imageSource, materialize, planesSource, resizePlanes, type PlaneSource } from './preprocess.js';
 import { runTiled } from './tiling.js';
 
 /** Per-image statistics. */
@@ -140,16 +140,20 @@ class PipelineImpl implements Pipeline {
     check();
     const t1 = performance.now();
 
-    let planes = toNetworkPlanes(img, meta.input, name);
+    // Native resolution reads normalized rows straight from the decoded pixels, tile by tile; resize policies
+    // materialize the (usually smaller) resampled planes.
+    let planes: PlaneSource = imageSource(img, meta.input, name);
     const policy = o.resize === 'model' ? meta.input.resize : o.resize;
     if (policy === 'fit') {
       const size = o.size ?? meta.input.size;
       if (!size) {
         throw new UnetError(ErrorCode.INVALID_ARG_VALUE, `${name}: the 'fit' resize policy needs a size; the model has none, pass size [h, w]`);
       }
-      planes = resizePlanes(planes, size[0], size[1]);
+      planes = planesSource(resizePlanes(materialize(planes), size[0], size[1]));
     } else if (policy === 'scale' && o.scale !== 1) {
-      planes = resizePlanes(planes, Math.max(1, Math.round(img.height * o.scale)), Math.max(1, Math.round(img.width * o.scale)));
+      const h = Math.max(1, Math.round(img.height * o.scale));
+      const w = Math.max(1, Math.round(img.width * o.scale));
+      planes = planesSource(resizePlanes(materialize(planes), h, w));
     }
     const t2 = performance.now();
 

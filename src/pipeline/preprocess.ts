@@ -20,42 +20,79 @@ export interface Planes {
 }
 
 /**
- * Convert a decoded image to normalized planes with the model's channel count.
+ * Rows of normalized network input, produced on demand: tiles read only the rows they need, so a large image at
+ * native resolution never exists as a full float copy.
+ */
+export interface PlaneSource {
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  /** Write channel `c`, row `y`, columns [x0, x0 + n) into `out` starting at `offset`. */
+  row(c: number, y: number, x0: number, n: number, out: Float32Array, offset: number): void;
+}
+
+/** A source over materialized planes. */
+export function planesSource(p: Planes): PlaneSource {
+  return {
+    channels: p.channels,
+    height: p.height,
+    width: p.width,
+    row(c, y, x0, n, out, offset) {
+      const s = (c * p.height + y) * p.width + x0;
+      out.set(p.data.subarray(s, s + n), offset);
+    },
+  };
+}
+
+/**
+ * A lazy source over a decoded image in the model's channels, normalized.
  * @throws {UnetError} ERR_IMAGE if the model wants a channel count other than 1 or 3
  */
-export function toNetworkPlanes(img: DecodedImage, input: ModelInputMeta, name: string): Planes {
+export function imageSource(img: DecodedImage, input: ModelInputMeta, name: string): PlaneSource {
   const { width, height, channels: ic } = img;
-  const n = width * height;
   const oc = input.channels;
   if (oc !== 1 && oc !== 3) {
     throw new UnetError(ErrorCode.IMAGE, `${name}: the model expects ${oc} input channels; images give 1 (gray) or 3 (RGB)`);
   }
-  const out = new Float32Array(oc * n);
   const scale = 1 / (img.bitDepth === 16 ? 65535 : 255);
-  const src = img.data;
   const colour = ic >= 3;
-  const toGray = oc === 1 && (input.colorMode === 'grayscale' || colour);
-  for (let i = 0, s = 0; i < n; i++, s += ic) {
-    if (oc === 1) {
-      out[i] = colour && toGray ? (0.299 * src[s]! + 0.587 * src[s + 1]! + 0.114 * src[s + 2]!) * scale : src[s]! * scale;
-    } else if (colour) {
-      out[i] = src[s]! * scale;
-      out[n + i] = src[s + 1]! * scale;
-      out[2 * n + i] = src[s + 2]! * scale;
-    } else {
-      const v = src[s]! * scale;
-      out[i] = v;
-      out[n + i] = v;
-      out[2 * n + i] = v;
-    }
+  const mean = Array.from({ length: oc }, (_, c) => input.mean[c] ?? input.mean[0] ?? 0);
+  const inv = Array.from({ length: oc }, (_, c) => 1 / (input.std[c] ?? input.std[0] ?? 1));
+  const src = img.data;
+  return {
+    channels: oc,
+    height,
+    width,
+    row(c, y, x0, n, out, offset) {
+      const m = mean[c]!;
+      const k = inv[c]!;
+      let s = (y * width + x0) * ic;
+      for (let i = 0; i < n; i++, s += ic) {
+        let v: number;
+        if (oc === 1 && colour) v = 0.299 * src[s]! + 0.587 * src[s + 1]! + 0.114 * src[s + 2]!;
+        else if (colour) v = src[s + c]!;
+        else v = src[s]!; // gray (and its alpha skipped); replicated into every channel
+        out[offset + i] = (v * scale - m) * k;
+      }
+    },
+  };
+}
+
+/** Materialize a source as planes. */
+export function materialize(src: PlaneSource): Planes {
+  const data = new Float32Array(src.channels * src.height * src.width);
+  for (let c = 0; c < src.channels; c++) {
+    for (let y = 0; y < src.height; y++) src.row(c, y, 0, src.width, data, (c * src.height + y) * src.width);
   }
-  for (let c = 0; c < oc; c++) {
-    const mean = input.mean[c] ?? input.mean[0] ?? 0;
-    const inv = 1 / (input.std[c] ?? input.std[0] ?? 1);
-    const plane = out.subarray(c * n, (c + 1) * n);
-    for (let i = 0; i < n; i++) plane[i] = (plane[i]! - mean) * inv;
-  }
-  return { channels: oc, height, width, data: out };
+  return { channels: src.channels, height: src.height, width: src.width, data };
+}
+
+/**
+ * Convert a decoded image to normalized planes with the model's channel count (see {@link imageSource}).
+ * @throws {UnetError} ERR_IMAGE if the model wants a channel count other than 1 or 3
+ */
+export function toNetworkPlanes(img: DecodedImage, input: ModelInputMeta, name: string): Planes {
+  return materialize(imageSource(img, input, name));
 }
 
 /**

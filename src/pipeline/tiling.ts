@@ -11,7 +11,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { ErrorCode, UnetError, formatShape } from '../errors.js';
-import { reflectIndex, type Planes } from './preprocess.js';
+import { reflectIndex, type PlaneSource } from './preprocess.js';
 import type { PadMode } from './options.js';
 
 /** One tile along one axis. */
@@ -69,11 +69,11 @@ export interface Logits {
  * @param check called between tiles (abort checks)
  */
 export async function runTiled(
-  planes: Planes,
+  planes: PlaneSource,
   run: RunTensor,
   opts: { tile: number; overlap: number; multiple: number; padMode: PadMode; name: string; check?: () => void },
 ): Promise<Logits> {
-  const { height: H, width: W, channels: C } = planes;
+  const { height: H, width: W } = planes;
   const rows = planAxis(H, opts.tile, opts.overlap, opts.multiple);
   const cols = planAxis(W, opts.tile, opts.overlap, opts.multiple);
   const single = rows.length === 1 && cols.length === 1;
@@ -134,26 +134,28 @@ export async function runTiled(
       for (let xx = 0; xx < W; xx++) out[row + xx] = (out[row + xx]! * iy) / sx[xx]!;
     }
   }
-  void C;
   return { channels: K, height: H, width: W, data: out, tiles };
 }
 
 /** Copy one tile (padded to the network's multiple) into a [1, C, padded, padded] tensor. */
-function extractTile(p: Planes, r: Span, c: Span, padMode: PadMode): Tensor {
+function extractTile(p: PlaneSource, r: Span, c: Span, padMode: PadMode): Tensor {
   const th = r.padded;
   const tw = c.padded;
   const t = new Tensor([1, p.channels, th, tw]);
   const out = t.data;
   for (let ch = 0; ch < p.channels; ch++) {
-    const plane = ch * p.height * p.width;
     for (let y = 0; y < th; y++) {
       const o = (ch * th + y) * tw;
       if (y >= r.size && padMode === 'zeros') continue; // already zero
-      const sy = r.start + (y < r.size ? y : reflectIndex(y, r.size));
-      const rowStart = plane + sy * p.width + c.start;
-      out.set(p.data.subarray(rowStart, rowStart + c.size), o);
+      if (y >= r.size) {
+        // Reflected row: copy the (already padded) row it mirrors.
+        const from = (ch * th + reflectIndex(y, r.size)) * tw;
+        out.copyWithin(o, from, from + tw);
+        continue;
+      }
+      p.row(ch, r.start + y, c.start, c.size, out, o);
       if (tw > c.size && padMode === 'reflect') {
-        for (let x = c.size; x < tw; x++) out[o + x] = p.data[rowStart + reflectIndex(x, c.size)]!;
+        for (let x = c.size; x < tw; x++) out[o + x] = out[o + reflectIndex(x, c.size)]!;
       }
     }
   }
