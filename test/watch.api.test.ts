@@ -160,6 +160,24 @@ describe('watchFolder: what is processed', () => {
     expect(events.map((e) => e.rel)).toEqual(['new.png']);
   });
 
+  it('a file changed while watched is processed again; rewritten with the same bytes it is not', async () => {
+    const input = tempDir();
+    const outDir = tempDir();
+    const { w, events } = await start(input, { outDir, ignoreExisting: true });
+    let unchanged = 0;
+    w.on('unchanged', () => unchanged++);
+    const file = path.join(input, 'a.png');
+    writeFileSync(file, await png(20, 20, 1));
+    await waitFor(() => events.length === 1, 'the first version');
+    writeFileSync(file, await png(28, 20, 2));
+    await waitFor(() => events.length === 2, 'the changed version');
+    expect(events[1]).toMatchObject({ rel: 'a.png', status: 'ok', width: 28 });
+    writeFileSync(file, await png(28, 20, 2));
+    await waitFor(() => unchanged === 1, 'the same bytes recognized');
+    expect(events).toHaveLength(2);
+    expect(Object.fromEntries(processedCounts(outDir))).toEqual({ 'a.png': 2 });
+  });
+
   it('the async iterator yields each result and ends on close()', async () => {
     const input = tempDir();
     writeFileSync(path.join(input, 'one.png'), await png());
