@@ -3,7 +3,13 @@ import { compileKernels, KernelInstance, KernelMemory, relaxedSimdSupported, typ
 import {
   chooseConvAlgorithm, directCostNs, packedWinogradFloats, winogradCostNs, packWinogradWeights, supportsWinograd, winogradConv2d, winogradConv2dDescriptor,
 } from '../src/kernels/winograd.js';
+import { WasmBackend } from '../src/kernels/backend.js';
+import { runGraph } from '../src/graph/execute.js';
+import { optimizeGraph } from '../src/graph/passes.js';
+import { buildUnet } from '../src/models/unet.js';
+import { registerBackend } from '../src/ops/backend.js';
 import { conv2dGeometry, type Conv2dGeometry } from '../src/ops/geometry.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import type { NormalizedPadding } from '../src/ops/params.js';
 import { conv2dReference } from '../src/ops/reference/conv.js';
 import { randInt, randomArray, rng } from './kernels.helpers.js';
@@ -209,4 +215,43 @@ describe('chooseConvAlgorithm', () => {
     expect(winogradCostNs(g2)).toBeCloseTo(2 * winogradCostNs(g));
     expect(directCostNs(g2)).toBeCloseTo(2 * directCostNs(g));
   });
+});
+
+describe("WasmBackend precision 'fast': whole U-Nets on Winograd", () => {
+  const exact = new WasmBackend({ name: 'wasm-winograd-test-exact' });
+  const fast = new WasmBackend({ name: 'wasm-winograd-test-fast', precision: 'fast' });
+  registerBackend(exact);
+  registerBackend(fast);
+
+  it("conv2d takes Winograd only where chooseConvAlgorithm does (and never with the default 'exact')", () => {
+    const g = geometry([1, 16, 24, 24], 16, { kind: 'same' });
+    const rand = rng(11);
+    const x = randomArray(16 * 24 * 24, rand), w = randomArray(16 * 16 * 9, rand), b = randomArray(16, rand);
+    const ref = new Float32Array(16 * 24 * 24), e = new Float32Array(ref.length), f = new Float32Array(ref.length);
+    conv2dReference(g, x, w, b, ref);
+    exact.conv2d(g, x, w, b, e);
+    fast.conv2d(g, x, w, b, f);
+    expect(chooseConvAlgorithm(g)).toBe('winograd');
+    // The two kernels round differently: the outputs differ, both within their budgets.
+    expect(e.some((v, i) => v !== f[i])).toBe(true);
+    const err = (a: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[i]!)), 0) / ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(err(e)).toBeLessThan(1e-5);
+    expect(err(f)).toBeLessThan(TOLERANCE);
+  });
+
+  for (const [base, size] of [[16, 64], [32, 48]] as const) {
+    it(`U-Net base ${base} depth 3 @${size}²: fast vs exact output within ${TOLERANCE} of the output's magnitude`, () => {
+      const graph = optimizeGraph(buildUnet({ inChannels: 3, classes: 2, base, depth: 3, upMode: 'transpose' }, { seed: 3 }));
+      const x = new Tensor([1, 3, size, size], randomArray(3 * size * size, rng(12)));
+      const ref = runGraph(graph, x, { backend: exact.name })['output']!.data;
+      const ours = runGraph(graph, x, { backend: fast.name })['output']!.data;
+      let maxRef = 0, maxErr = 0;
+      for (let i = 0; i < ref.length; i++) {
+        maxRef = Math.max(maxRef, Math.abs(ref[i]!));
+        maxErr = Math.max(maxErr, Math.abs(ours[i]! - ref[i]!));
+      }
+      expect(maxErr).toBeGreaterThan(0);
+      expect(maxErr / maxRef).toBeLessThanOrEqual(TOLERANCE);
+    });
+  }
 });

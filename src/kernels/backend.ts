@@ -21,6 +21,7 @@ import type {
 } from '../ops/geometry.js';
 import { ACTIVATIONS, compileKernels, KernelInstance, KernelMemory } from './index.js';
 import { packConv2dWeights, packConvTranspose2dWeights, packedConv2dFloats, packedConvTranspose2dFloats } from './pack.js';
+import { chooseConvAlgorithm, packedWinogradFloats, packWinogradWeights, winogradConv2d, type ConvPrecision } from './winograd.js';
 
 interface Packed {
   readonly key: string;
@@ -39,6 +40,11 @@ export interface WasmBackendOptions {
   readonly relaxed?: boolean;
   /** Shared memory to use (default: a new one). */
   readonly memory?: KernelMemory;
+  /**
+   * 'exact' (default): every conv2d on the direct kernel. 'fast': 3×3 stride-1 convs on Winograd F(4×4,3×3)
+   * where `chooseConvAlgorithm` picks it (larger rounding error, see ./winograd.ts).
+   */
+  readonly precision?: ConvPrecision;
 }
 
 /** A Backend over one KernelMemory and one KernelInstance (the calling thread's). */
@@ -51,8 +57,11 @@ export class WasmBackend implements Backend {
     for (const off of offs) this.memory.free(off);
   });
 
+  private readonly precision: ConvPrecision;
+
   constructor(options: WasmBackendOptions = {}) {
     this.name = options.name ?? 'wasm';
+    this.precision = options.precision ?? 'exact';
     this.memory = options.memory ?? new KernelMemory();
     this.kernels = new KernelInstance(compileKernels(options.relaxed), this.memory);
   }
@@ -63,6 +72,11 @@ export class WasmBackend implements Backend {
   }
 
   conv2d(g: Conv2dGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array): void {
+    if (chooseConvAlgorithm(g, { precision: this.precision }) === 'winograd') {
+      const uOff = this.packedOffset(w, `w${g.outChannels}:${g.inChannels}`, packedWinogradFloats(g), (dst) => packWinogradWeights(g, w, dst));
+      this.run([x, bias], out, ([xOff, bOff], oOff) => winogradConv2d(this.kernels, g, xOff!, uOff, bOff!, oOff));
+      return;
+    }
     const key = `c${g.groups}:${g.outChannels}:${g.inPerGroup}:${g.kernelH}:${g.kernelW}:${g.outPerGroup}`;
     const wOff = this.packedOffset(w, key, packedConv2dFloats(g), (dst) => packConv2dWeights(g, w, dst));
     this.run([x, bias], out, ([xOff, bOff], oOff) => this.kernels.conv2d(g, xOff!, wOff, bOff!, oOff));
