@@ -124,6 +124,47 @@ describe('PyTorch fixtures through the session (2 workers)', () => {
   }
 });
 
+describe("precision 'fast': Winograd F(4×4,3×3) for the 3×3 convs", () => {
+  it('fixtures: within 1e-4·max|y| of PyTorch; 1 and 2 workers bit-identical (row blocks on whole tile rows)', async () => {
+    for (const m of models) {
+      const model = await loadModel(join(MODELS, m.dir));
+      const x = readF32(join(MODELS, m.dir, m.input.file), m.input.shape);
+      const torch = readF32(join(MODELS, m.dir, m.output.file), m.output.shape);
+      const ys: Tensor[] = [];
+      for (const workers of [1, 2]) {
+        const s = await createSession(model, { workers, precision: 'fast' });
+        try {
+          ys.push(await s.run(x));
+        } finally {
+          await s.close();
+        }
+      }
+      expect(relError(ys[0]!.data, torch.data)).toBeLessThan(1e-4);
+      expectIdentical(ys[1]!, ys[0]!);
+    }
+  });
+
+  it('U-Net base 8 depth 3, x=[1,3,64,64]: differs from the exact run only by rounding (< 1e-4·max|y|)', async () => {
+    const model = unetModel({ inChannels: 3, classes: 2, base: 8, depth: 3, upMode: 'transpose' });
+    const x = input([1, 3, 64, 64]);
+    const s = await createSession(model, { workers: 2, precision: 'fast' });
+    try {
+      const y = await s.run(x);
+      const exact = oracle(model, x).output!;
+      expect(relError(y.data, exact.data)).toBeLessThan(1e-4);
+      expect(firstDifference(y.data, exact.data)).not.toBe(-1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("precision 'fastest' → ERR_INVALID_ARG_VALUE listing 'exact', 'fast'", () => {
+    expect(() => resolveSessionOptions({ precision: 'fastest' as 'fast' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/one of 'exact', 'fast' for options\.precision/) }),
+    );
+  });
+});
+
 describe('memory plan', () => {
   let s: Session;
   const model = unetModel({ inChannels: 3, classes: 2, base: 8, depth: 4, upMode: 'transpose' });

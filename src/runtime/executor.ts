@@ -7,6 +7,7 @@
  * the control view and, for the rare `node` steps, the views and the result of the single-thread code.
  */
 import { KernelInstance } from '../kernels/index.js';
+import { winogradConv2d } from '../kernels/winograd.js';
 import type { Epilogue } from '../kernels/index.js';
 import { runNode } from '../graph/execute.js';
 import { referenceBackend } from '../ops/reference/index.js';
@@ -114,8 +115,9 @@ export function runBlock(k: KernelInstance, memory: WebAssembly.Memory, arena: n
       const g = step.g;
       epilogue.activation = step.act;
       epilogue.slope = step.slope;
-      // step.algorithm === 'direct' (the only one so far): the im2col-panel kernel.
-      k.conv2d(g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), epilogue, setRange(step.axis, g.outChannels, g.outH, r0, r1));
+      const r = setRange(step.axis, g.outChannels, g.outH, r0, r1);
+      if (step.algorithm === 'winograd') winogradConv2d(k, g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), epilogue, r);
+      else k.conv2d(g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), epilogue, r);
       return;
     }
     case 'convTranspose2d': {

@@ -23,6 +23,7 @@ import { nodeLabel } from '../graph/ir.js';
 import { ACTIVATIONS, conv2dScratchBytes, convTranspose2dScratchBytes, depthwiseScratchBytes, usesDepthwise } from '../kernels/index.js';
 import type { KernelMemory } from '../kernels/index.js';
 import { linearAxis, nearestIndex, padSource } from '../kernels/backend.js';
+import { chooseConvAlgorithm, packedWinogradFloats, packWinogradWeights, WINOGRAD_TILE, winogradScratchBytes } from '../kernels/winograd.js';
 import { packConv2dWeights, packConvTranspose2dWeights, packedConv2dFloats, packedConvTranspose2dFloats } from '../kernels/pack.js';
 import type { Conv2dGeometry, ConvTranspose2dGeometry, Pads } from '../ops/geometry.js';
 import { conv2dGeometry, convTranspose2dGeometry, pool2dGeometry } from '../ops/geometry.js';
@@ -80,6 +81,8 @@ export interface PlanOptions {
   readonly participants: number;
   /** Blocks per participant of a split layer (more blocks balance better, each costs a claim). */
   readonly blocksPerParticipant: number;
+  /** 'exact': direct convs only (bit-identical to the single-thread executor); 'fast': Winograd where faster. */
+  readonly precision: 'exact' | 'fast';
 }
 
 /** A plan plus where its input and outputs live in the arena. */
@@ -219,13 +222,16 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
           x: inShape, w: wT.shape, stride: a.stride, dilation: a.dilation,
           padding: { kind: 'explicit', h: pads.top, w: pads.left }, groups: a.groups, paddingMode: mode,
         });
-        const w = store.f32(`conv:${node.inputs[1]!}:${g.groups}:${usesDepthwise(g)}`, packedConv2dFloats(g), (dst) => packConv2dWeights(g, wT.data, dst));
+        const algorithm = chooseConvAlgorithm(g, { precision: options.precision });
+        const w = algorithm === 'winograd'
+          ? store.f32(`winograd:${node.inputs[1]!}`, packedWinogradFloats(g), (dst) => packWinogradWeights(g, wT.data, dst))
+          : store.f32(`conv:${node.inputs[1]!}:${g.groups}:${usesDepthwise(g)}`, packedConv2dFloats(g), (dst) => packConv2dWeights(g, wT.data, dst));
         const bias = node.inputs[2] !== undefined ? store.array(`init:${node.inputs[2]}`, inits.get(node.inputs[2])!.data) : 0;
-        scratchBytes = Math.max(scratchBytes, usesDepthwise(g) ? depthwiseScratchBytes(g) : conv2dScratchBytes(g));
+        scratchBytes = Math.max(scratchBytes, algorithm === 'winograd' ? winogradScratchBytes(g) : usesDepthwise(g) ? depthwiseScratchBytes(g) : conv2dScratchBytes(g));
         const macs = g.outChannels * g.outH * g.outW * g.inPerGroup * g.kernelH * g.kernelW * g.batch;
-        const { axis, ranges } = convSplit(g, macs, nBlocks, P);
+        const { axis, ranges } = convSplit(g, macs, nBlocks, P, algorithm === 'winograd' ? WINOGRAD_TILE : 1);
         const act = a.activation;
-        steps.push({ kind: 'conv2d', algorithm: 'direct', node: node.name, g, axis, ranges, x, out, w, bias, act: act.kind, slope: act.kind === 'leakyRelu' ? act.slope : 0 });
+        steps.push({ kind: 'conv2d', algorithm, node: node.name, g, axis, ranges, x, out, w, bias, act: act.kind, slope: act.kind === 'leakyRelu' ? act.slope : 0 });
         break;
       }
       case 'convTranspose2d': {
@@ -365,11 +371,11 @@ function symmetric(p: Pads): boolean {
   return p.top === p.bottom && p.left === p.right;
 }
 
-function convSplit(g: Conv2dGeometry | ConvTranspose2dGeometry, macs: number, nBlocks: number, P: number): { axis: SplitAxis; ranges: number[] } {
+function convSplit(g: Conv2dGeometry | ConvTranspose2dGeometry, macs: number, nBlocks: number, P: number, rowQuantum = 1): { axis: SplitAxis; ranges: number[] } {
   if (nBlocks <= 1 || macs < MIN_SPLIT_MACS) return { axis: 'rows', ranges: [0, g.outH] };
-  // Rows keep every block's im2col panels disjoint; channels (multiples of the 4-channel microkernel) are the
-  // fallback for maps with fewer rows than blocks.
-  if (g.outH >= 2 * P) return { axis: 'rows', ranges: splitRange(g.outH, nBlocks) };
+  // Rows keep every block's im2col panels (Winograd: tile rows) disjoint; channels (multiples of the 4-channel
+  // microkernel) are the fallback for maps with fewer rows than blocks.
+  if (g.outH >= 2 * P * rowQuantum) return { axis: 'rows', ranges: splitRange(g.outH, nBlocks, rowQuantum) };
   return { axis: 'channels', ranges: splitRange(g.outChannels, nBlocks, 4) };
 }
 

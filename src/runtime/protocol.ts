@@ -39,10 +39,10 @@ export interface Ref {
 export type Ranges = readonly number[];
 
 /**
- * How a convolution is computed. The executor dispatches on `algorithm`; 'direct' is the im2col-panel kernel.
- * A Winograd path adds `'winograd'` here (with its own transformed weights) without touching the others.
+ * How a convolution is computed; the executor dispatches on it. 'direct' is the im2col-panel kernel (weights in
+ * 4-channel panels), 'winograd' the F(4×4, 3×3) kernel (weights transformed once; row blocks on multiples of 4).
  */
-export type ConvAlgorithm = 'direct';
+export type ConvAlgorithm = 'direct' | 'winograd';
 
 /** Output channels or output rows: the axis a heavy layer is split along. */
 export type SplitAxis = 'channels' | 'rows';
@@ -62,7 +62,7 @@ export interface ConvStep extends StepBase {
   readonly axis: SplitAxis;
   readonly x: Ref;
   readonly out: Ref;
-  /** Packed weights and bias (0 = none), absolute. */
+  /** Packed (or Winograd-transformed) weights and bias (0 = none), absolute. */
   readonly w: number;
   readonly bias: number;
   readonly act: 'none' | 'relu' | 'leakyRelu' | 'sigmoid';

@@ -37,15 +37,22 @@ export interface SessionOptions {
   readonly workers?: number;
   /** Blocks per worker of a split layer of a single image, 1-16; default 2. */
   readonly blocksPerWorker?: number;
+  /**
+   * 'exact' (default): direct convolutions only, outputs bit-identical to the single-thread executor.
+   * 'fast': Winograd F(4×4, 3×3) for the 3×3 convs where it is faster (rounding error ~20-40× the direct conv's).
+   */
+  readonly precision?: 'exact' | 'fast';
 }
 
 /** Resolved options. */
 export interface FilledSessionOptions {
   readonly workers: number;
   readonly blocksPerWorker: number;
+  readonly precision: 'exact' | 'fast';
 }
 
-const kDefaultOptions = Object.freeze({ blocksPerWorker: 2 });
+const kDefaultOptions = Object.freeze({ blocksPerWorker: 2, precision: 'exact' as const });
+const PRECISIONS: readonly string[] = Object.freeze(['exact', 'fast']);
 
 /** What the memory plan of one input shape holds (see {@link Session.plan}). */
 export interface SessionPlanInfo {
@@ -118,7 +125,11 @@ export function resolveSessionOptions(options: SessionOptions): FilledSessionOpt
   if (typeof bpw !== 'number' || !Number.isInteger(bpw) || bpw < 1 || bpw > 16) {
     throw invalidParameter('createSession', 'options.blocksPerWorker', 'an integer from 1 to 16', bpw);
   }
-  return Object.freeze({ workers, blocksPerWorker: bpw });
+  const precision = options.precision ?? kDefaultOptions.precision;
+  if (!PRECISIONS.includes(precision)) {
+    throw invalidParameter('createSession', 'options.precision', `one of ${PRECISIONS.map((p) => `'${p}'`).join(', ')}`, precision);
+  }
+  return Object.freeze({ workers, blocksPerWorker: bpw, precision });
 }
 
 /** Test hook: the next run's first task makes its worker `process.exit(1)` when it reaches `step`. */
@@ -267,7 +278,7 @@ class PooledSession implements Session {
     let e = this.entries.get(key);
     if (e === undefined) {
       const graph = this.graphFor(planShape);
-      const layout = buildPlan(graph, planShape, this.store, { participants: this.workers, blocksPerParticipant: this.opts.blocksPerWorker });
+      const layout = buildPlan(graph, planShape, this.store, { participants: this.workers, blocksPerParticipant: this.opts.blocksPerWorker, precision: this.opts.precision });
       e = { layout, wholeBatch: this.batchMixing };
       this.entries.set(key, e);
     }
