@@ -1,6 +1,7 @@
 /**
  * Whole-network benchmark: milesial U-Nets (depth 4, transpose up-sampling, 3 → 2 channels, seeded random weights,
- * BatchNorm folded) on the pooled session with 1 and 2 workers against onnxruntime-node with 1 and 2 intra-op
+ * BatchNorm folded) on the pooled session with 1 and 2 workers (precision 'exact': direct convs; 'fast': Winograd
+ * where faster) against onnxruntime-node with 1 and 2 intra-op
  * threads on the same model, exported to ONNX from the same folded graph in this file (so both run identical
  * weights; the max difference of the outputs is printed).
  *
@@ -242,11 +243,12 @@ export async function main(args: string[]): Promise<void> {
     type Impl = { impl: string; threads: number; run: (x: Tensor) => Promise<Float32Array>; close: () => Promise<void> };
     const impls: Impl[] = [];
     const plans: Record<string, unknown> = {};
-    for (const workers of [1, 2]) {
-      const s = await createSession(model, { workers });
-      const p = s.plan(xb.shape);
-      plans[`workers=${workers}`] = p;
-      impls.push({ impl: 'ours', threads: workers, run: async (x) => (await s.run(x)).data, close: () => s.close() });
+    for (const precision of ['exact', 'fast'] as const) {
+      for (const workers of [1, 2]) {
+        const s = await createSession(model, { workers, precision });
+        if (precision === 'exact') plans[`workers=${workers}`] = s.plan(xb.shape);
+        impls.push({ impl: `ours ${precision}`, threads: workers, run: async (x) => (await s.run(x)).data, close: () => s.close() });
+      }
     }
     for (const threads of [1, 2]) {
       const sess = await ort.InferenceSession.create(bytes, {
@@ -261,11 +263,13 @@ export async function main(args: string[]): Promise<void> {
     }
     // Warm-up (tier-up, page faults of the small plan) and the output comparison.
     for (const im of impls) await im.run(c.size > 256 ? warm : x1);
-    const outs = await Promise.all([impls[0]!.run(x1)]);
-    const ortOut = await impls[2]!.run(x1);
-    let maxDiff = 0, maxAbs = 0;
+    const exactOut = await impls[0]!.run(x1);
+    const fastOut = await impls[2]!.run(x1);
+    const ortOut = await impls[4]!.run(x1);
+    let maxDiff = 0, maxDiffFast = 0, maxAbs = 0;
     for (let i = 0; i < ortOut.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(outs[0]![i]! - ortOut[i]!));
+      maxDiff = Math.max(maxDiff, Math.abs(exactOut[i]! - ortOut[i]!));
+      maxDiffFast = Math.max(maxDiffFast, Math.abs(fastOut[i]! - ortOut[i]!));
       maxAbs = Math.max(maxAbs, Math.abs(ortOut[i]!));
     }
 
@@ -294,7 +298,7 @@ export async function main(args: string[]): Promise<void> {
       await im.close();
     }
     process.stderr.write('\n');
-    extra.push({ config: c.name, gflopPerImage: flops / 1e9, onnxBytes: bytes.length, maxAbsDiffVsOnnxruntime: maxDiff, maxAbsOutput: maxAbs, plans });
+    extra.push({ config: c.name, gflopPerImage: flops / 1e9, onnxBytes: bytes.length, maxAbsDiffVsOnnxruntime: maxDiff, maxAbsDiffFastVsOnnxruntime: maxDiffFast, maxAbsOutput: maxAbs, plans });
   }
 
   const f = (v: number, d = 1) => v.toFixed(d);
@@ -305,7 +309,7 @@ export async function main(args: string[]): Promise<void> {
   for (const r of rows) {
     const ortRow = rows.find((o) => o.config === r.config && o.impl === 'onnxruntime-node' && o.threads === r.threads)!;
     const one = rows.find((o) => o.config === r.config && o.impl === r.impl && o.threads === 1)!;
-    const vs = r.impl === 'ours' ? `${f(ortRow.singleBestMs / r.singleBestMs, 2)} / ${f(r.imagesPerSecond / ortRow.imagesPerSecond, 2)}` : '';
+    const vs = r.impl.startsWith('ours') ? `${f(ortRow.singleBestMs / r.singleBestMs, 2)} / ${f(r.imagesPerSecond / ortRow.imagesPerSecond, 2)}` : '';
     const su = r.threads === 2 ? `${f(one.singleBestMs / r.singleBestMs, 2)} / ${f(r.imagesPerSecond / one.imagesPerSecond, 2)}` : '';
     lines.push(`| ${r.config} | ${r.impl} | ${r.threads} | ${f(r.singleBestMs)} | ${f(r.singleMedianMs)} | ${f(r.gflops)} | ${r.batch} | ${f(r.batchMs)} | ${f(r.imagesPerSecond, 2)} | ${f(r.cpuMsPerImage, 0)} | ${vs} | ${su} |`);
   }
@@ -315,7 +319,7 @@ export async function main(args: string[]): Promise<void> {
     const p = (e.plans as Record<string, { arenaBytes: number; sharedBytes: number; constantBytes: number }>)['workers=2']!;
     lines.push(`${e.config as string}: ${f(e.gflopPerImage as number, 1)} GFLOP/image; planned arena ${f(p.arenaBytes / 2 ** 20)} MiB/image, ` +
       `shared memory ${f(p.sharedBytes / 2 ** 20)} MiB with 2 workers (weights ${f(p.constantBytes / 2 ** 20)} MiB); ` +
-      `max |ours - ORT| ${(e.maxAbsDiffVsOnnxruntime as number).toExponential(2)} (max |y| ${f(e.maxAbsOutput as number, 3)})`);
+      `max |ours - ORT| exact ${(e.maxAbsDiffVsOnnxruntime as number).toExponential(2)}, fast ${(e.maxAbsDiffFastVsOnnxruntime as number).toExponential(2)} (max |y| ${f(e.maxAbsOutput as number, 3)})`);
   }
   if (Object.keys(dispatchCost).length > 0) {
     lines.push('dispatch: ' + Object.entries(dispatchCost).map(([k, v]) => `${k} ${f(v, 3)}`).join(', '));
