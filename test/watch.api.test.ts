@@ -328,6 +328,24 @@ describe('watchFolder: exactly once across restarts (the ledger)', () => {
     expect(tempFiles(outDir)).toEqual([]);
   });
 
+  it('a ledger of mostly superseded lines is compacted on open to one line per input (temp + rename)', async () => {
+    const outDir = tempDir();
+    const lines: string[] = [];
+    for (let i = 0; i < 1500; i++) {
+      lines.push(JSON.stringify({ path: `f${i % 10}.png`, size: i, mtimeMs: i, hash: 'h' + i, status: 'ok', outputs: [], at: String(i) }));
+    }
+    writeFileSync(path.join(outDir, LEDGER_FILE), lines.join('\n') + '\n');
+    const { ledger, info } = await Ledger.open(outDir);
+    expect(info).toMatchObject({ lines: 1500, entries: 10, tornTail: false, badLines: 0, compacted: true });
+    expect(ledger.get('f3.png')).toMatchObject({ size: 1493, hash: 'h1493' });
+    await ledger.append({ path: 'new.png', size: 1, mtimeMs: 1, hash: 'x', status: 'failed', reason: 'r', at: 'now' });
+    await ledger.close();
+    const after = ledgerLines(outDir);
+    expect(after).toHaveLength(11);
+    expect(after.find((r) => r.path === 'f3.png')).toMatchObject({ size: 1493 });
+    expect(tempFiles(outDir)).toEqual([]);
+  });
+
   it('two watchers cannot share an output folder; the lock is released by close()', async () => {
     const input = tempDir();
     const outDir = tempDir();

@@ -68,6 +68,8 @@ export interface LedgerOpenInfo {
   readonly badLines: number;
   /** Outputs completed by renaming temporaries of committed records. */
   readonly rolledForward: number;
+  /** True if the file was rewritten with one line per input (it held more than 1000 lines, mostly superseded). */
+  readonly compacted: boolean;
 }
 
 /**
@@ -143,8 +145,10 @@ export class Ledger {
         await rename(t, path.join(dir, final)).then(() => rolledForward++, () => undefined);
       }
     }
-    if (ledger.lines > 1000 && ledger.lines > 2 * ledger.records.size) await ledger.compact();
-    return { ledger, info: { lines: ledger.lines, entries: ledger.records.size, tornTail, badLines, rolledForward } };
+    const lines = ledger.lines;
+    const compacted = lines > 1000 && lines > 2 * ledger.records.size;
+    if (compacted) await ledger.compact();
+    return { ledger, info: { lines, entries: ledger.records.size, tornTail, badLines, rolledForward, compacted } };
   }
 
   /** The latest record of an input (path relative to the watched folder, `/` separators). */
