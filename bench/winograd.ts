@@ -6,7 +6,11 @@
  * max error of each implementation against the reference conv relative to the output's max magnitude. The CPU
  * column (process user + system time per run) is less disturbed by other load on a shared machine than wall time.
  *
- *   npm run bench -- winograd [--rounds N] [--only 64→64] [--panels P] [--fast] (--fast: Winograd relaxed and ORT only)
+ * With `--unet`, also a whole milesial U-Net (base 64, depth 4, random weights, BatchNorm folded) at 256² on the
+ * 'wasm' backend with precision 'exact' and 'fast': ms per run and the output's max error of fast vs exact.
+ *
+ *   npm run bench -- winograd [--rounds N] [--only 64→64] [--panels P] [--fast] [--unet]
+ *   (--fast: only Winograd relaxed-SIMD and onnxruntime)
  */
 import { performance } from 'node:perf_hooks';
 import { compileKernels, KernelInstance, KernelMemory, relaxedSimdSupported } from '../src/kernels/index.js';
@@ -14,7 +18,13 @@ import { packConv2dWeights, packedConv2dFloats } from '../src/kernels/pack.js';
 import {
   chooseConvAlgorithm, directCostNs, packedWinogradFloats, packWinogradWeights, winogradBlockPanels, winogradConv2d, winogradCostNs,
 } from '../src/kernels/winograd.js';
+import { WasmBackend } from '../src/kernels/backend.js';
+import { runGraph } from '../src/graph/execute.js';
+import { optimizeGraph } from '../src/graph/passes.js';
+import { buildUnet } from '../src/models/unet.js';
+import { registerBackend } from '../src/ops/backend.js';
 import { conv2dGeometry } from '../src/ops/geometry.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import { conv2dReference } from '../src/ops/reference/conv.js';
 import { onnxModel, seeded, type BenchCase } from './kernels.js';
 
@@ -133,4 +143,34 @@ export async function main(args: string[]): Promise<void> {
   }
   process.stdout.write(`Node ${process.version}, ${rounds} interleaved rounds after 3 warm-up runs, one thread each` +
     `${relaxed ? '' : ' (relaxed SIMD unavailable)'}\n\n${rows.join('\n')}\n\n${notes.join('\n')}\n`);
+  if (args.includes('--unet')) await unet(Math.max(2, Math.min(rounds, 4)));
+}
+
+/** Whole U-Net, exact vs fast, on the single-thread 'wasm' backend (op by op, through runGraph). */
+async function unet(rounds: number): Promise<void> {
+  const exact = new WasmBackend({ name: 'bench-exact' });
+  const fast = new WasmBackend({ name: 'bench-fast', precision: 'fast' });
+  registerBackend(exact);
+  registerBackend(fast);
+  const graph = optimizeGraph(buildUnet({ inChannels: 3, classes: 2, base: 64, depth: 4, upMode: 'transpose' }, { seed: 1 }));
+  const x = new Tensor([1, 3, 256, 256], seeded(3 * 256 * 256, 4));
+  const times = { exact: [] as number[], fast: [] as number[] };
+  let ref: Float32Array = new Float32Array(0), ours: Float32Array = new Float32Array(0);
+  for (let r = 0; r < rounds + 1; r++) {
+    for (const [name, b] of [['exact', exact], ['fast', fast]] as const) {
+      const c0 = process.cpuUsage();
+      const out = runGraph(graph, x, { backend: b.name })['output']!.data;
+      const c1 = process.cpuUsage(c0);
+      if (r > 0) times[name].push((c1.user + c1.system) / 1000);
+      if (name === 'exact') ref = out; else ours = out;
+    }
+  }
+  let maxRef = 0, maxErr = 0;
+  for (let i = 0; i < ref.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(ref[i]!));
+    maxErr = Math.max(maxErr, Math.abs(ours[i]! - ref[i]!));
+  }
+  process.stdout.write(`\nU-Net base 64 depth 4 @256², one thread, CPU ms best / median: exact ${fmt(stats(times.exact).best, 0)} / ` +
+    `${fmt(stats(times.exact).median, 0)}, fast ${fmt(stats(times.fast).best, 0)} / ${fmt(stats(times.fast).median, 0)}; ` +
+    `max |fast - exact| / max |exact| = ${(maxErr / maxRef).toExponential(2)}\n`);
 }
