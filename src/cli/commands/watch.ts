@@ -110,9 +110,9 @@ export async function handler(argv: WatchArgs): Promise<void> {
 export async function runWatch(a: WatchArgs, io: WatchIo): Promise<number> {
   const inputDir = path.resolve(io.cwd, a.inputDir);
   const resolve = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.resolve(io.cwd, p));
-  const status = new StatusLine(io, a.json);
+  const status = new StatusLine(io, a.json || a.quiet);
   // The TTY shows a status line and failures only; otherwise one line (or JSON object) per processed file.
-  const reporter = new Reporter(0, { json: a.json, quiet: status.enabled, cwd: io.cwd }, { stdout: io.stdout, stderr: status.stream });
+  const reporter = new Reporter(0, { json: a.json, quiet: a.quiet || status.enabled, cwd: io.cwd }, { stdout: io.stdout, stderr: status.stream });
 
   let stopSignal: string | null = null;
   let wakeStop: (() => void) | null = null;
@@ -196,15 +196,16 @@ function show(cwd: string, p: string): string {
 
 /**
  * The TTY status line (`watching: 12 ok, 1 failed, 30 unchanged, 4 queued, 2 in flight`), redrawn after every line
- * written through {@link StatusLine.stream}. Disabled (a plain pass-through) when stderr is not a TTY or with --json.
+ * written through {@link StatusLine.stream}. Disabled (a plain pass-through) when stderr is not a TTY, or with
+ * --json or --quiet.
  */
 class StatusLine {
   readonly enabled: boolean;
   readonly stream: NodeJS.WritableStream & { isTTY?: boolean };
   private shown = '';
 
-  constructor(private readonly io: ReporterStreams, json: boolean) {
-    this.enabled = !json && io.stderr.isTTY === true;
+  constructor(private readonly io: ReporterStreams, off: boolean) {
+    this.enabled = !off && io.stderr.isTTY === true;
     const self = this;
     this.stream = this.enabled
       ? (Object.assign(Object.create(io.stderr) as NodeJS.WritableStream, {
