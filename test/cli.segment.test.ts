@@ -135,6 +135,20 @@ describe('unet segment on a mixed tree', () => {
     const cut = await sharp(path.join(out, 'a.cutout.png')).raw().toBuffer({ resolveWithObject: true });
     expect(cut.info.channels).toBe(4);
     for (let i = 0; i < mask.data.length; i++) expect(cut.data[4 * i + 3]).toBe(mask.data[i]);
+    // An image with its own alpha (0.5 here) keeps it: the cutout is transparent where either says so.
+    const rgbaMask = await sharp(path.join(out, 'rgba.mask.png')).extractChannel(0).raw().toBuffer();
+    const rgbaCut = await sharp(path.join(out, 'rgba.cutout.png')).raw().toBuffer({ resolveWithObject: true });
+    expect(rgbaCut.info.channels).toBe(4);
+    const ownAlpha = await sharp(path.join(work, 'tree', 'rgba.png')).extractChannel(3).raw().toBuffer();
+    expect(ownAlpha[0]).toBeGreaterThan(100);
+    expect(ownAlpha[0]).toBeLessThan(150);
+    for (let i = 0; i < rgbaMask.length; i++) expect(rgbaCut.data[4 * i + 3]).toBe(rgbaMask[i] ? ownAlpha[i] : 0);
+  });
+
+  it('--overlay-format png names the overlay <stem>.overlay.png', async () => {
+    const r = unet(['segment', 'tree/a.png', '-o', 'ovl', '--model', MODEL, '--output', 'overlay', '--overlay-format', 'png']);
+    expect(r.code).toBe(0);
+    expect((await sharp(path.join(work, 'ovl', 'a.overlay.png')).metadata()).format).toBe('png');
   });
 
   it('leaves no temporary files', () => {
