@@ -154,7 +154,7 @@ export function winogradConv2d(p: usize): void {
     const np = min(blockPanels, panel1 - pBase);
 
     // 1. Input transform of np panels into V.
-    for (let pb = 0; pb < np; pb++) {
+    for (let ci = 0; ci < cin; ci++) for (let pb = 0; pb < np; pb++) {
       const pi = pBase + pb;
       const ty = ty0 + pi / panelsPerRow;
       const tx0 = (pi % panelsPerRow) << 3;
@@ -167,7 +167,7 @@ export function winogradConv2d(p: usize): void {
       const oLo = <usize>vLo << 4, oHi = <usize>vHi << 4;
       const halves = tilesW - tx0 > 4 ? 2 : 1;
       const vBase = V + (<usize>(pb * cin) << 5);
-      for (let ci = 0; ci < cin; ci++) {
+      {
         const xc = x + (<usize>ci * inHW << 2);
         // Per row: the input row (column ix0 at offset 0) and its padded edge copy, or the zero row for both.
         let r0: usize = zero, r1: usize = zero, r2: usize = zero, r3: usize = zero, r4: usize = zero, r5: usize = zero;
@@ -221,13 +221,13 @@ export function winogradConv2d(p: usize): void {
 
     // 3. Output transform with bias + activation, storing rows [rowStart, rowEnd), channels [coStart, coEnd).
     const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
-    for (let pb = 0; pb < np; pb++) {
+    for (let co = coStart; co < coEnd; co++) for (let pb = 0; pb < np; pb++) {
       const pi = pBase + pb;
       const ty = ty0 + pi / panelsPerRow;
       const tx0 = (pi % panelsPerRow) << 3;
       const halves = tilesW - tx0 > 4 ? 2 : 1;
       const oyFirst = max(ty << 2, rowStart), oyEnd = min((ty << 2) + 4, rowEnd);
-      for (let co = coStart; co < coEnd; co++) {
+      {
         const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
         const oc = out + (<usize>co * outHW << 2);
         for (let h = 0; h < halves; h++) {
