@@ -277,6 +277,27 @@ describe('watchFolder: exactly once across restarts (the ledger)', () => {
     expect(third.events).toHaveLength(0);
   });
 
+  it('an output folder that cannot be written fails the image without a record: the next start tries it again', async () => {
+    const input = tempDir();
+    const outDir = tempDir();
+    mkdirSync(path.join(input, 'sub'));
+    writeFileSync(path.join(input, 'sub', 'x.png'), await png());
+    writeFileSync(path.join(outDir, 'sub'), 'a file where the mirrored folder should be');
+    const first = await start(input, { outDir, recursive: true, failedDir: path.join(tempDir(), 'failed') });
+    await waitFor(() => first.events.length === 1, 'the failure');
+    expect(first.events[0]).toMatchObject({ rel: 'sub/x.png', status: 'failed', code: 'ERR_IO' });
+    expect(first.events[0]!.reason).toMatch(/cannot create the output folder \((EEXIST|ENOTDIR)\)/);
+    expect(first.events[0]!.movedTo).toBeUndefined();
+    expect(existsSync(path.join(input, 'sub', 'x.png'))).toBe(true);
+    expect(ledgerLines(outDir)).toEqual([]);
+    await first.w.close();
+    const { rmSync } = await import('node:fs');
+    rmSync(path.join(outDir, 'sub'));
+    const second = await start(input, { outDir, recursive: true });
+    await waitFor(() => second.events.length === 1, 'the retry');
+    expect(second.events[0]).toMatchObject({ rel: 'sub/x.png', status: 'ok' });
+  });
+
   it('a torn last line (crash during an append) is dropped and truncated; the record it held is redone', async () => {
     const input = tempDir();
     const outDir = tempDir();

@@ -9,14 +9,14 @@
  * holds at most `concurrency` images in memory. The ledger ({@link Ledger}) decides what is new or changed.
  */
 import { EventEmitter } from 'node:events';
-import { copyFile, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import { ErrorCode, UnetError, invalidParameter, invalidType, isUnetError } from '../errors.js';
 import { toOptions } from '../ops/params.js';
 import { createPipeline, type Pipeline } from '../pipeline/pipeline.js';
 import type { PipelineOptions } from '../pipeline/options.js';
-import { cleanStaleTempFiles, encodeOutput, isTempName, outputFileName, tempNameFor } from '../pipeline/writers.js';
+import { cleanStaleTempFiles, encodeOutput, isTempName, outputFileName, tempNameFor, writeFileAtomic } from '../pipeline/writers.js';
 import { IMAGE_EXTENSIONS, hasImageExtension } from '../cli/inputs.js';
 import { Ledger, contentHash, lockFolder, type LedgerOpenInfo, type LedgerRecord } from './ledger.js';
 
@@ -417,10 +417,14 @@ class Watcher extends EventEmitter implements FolderWatcher {
     const t0 = performance.now();
     const base = { path: rel, size: data.length, mtimeMs: st.mtimeMs, hash };
     let event: WatchEvent;
+    let writing = false;
     try {
       const r = await this.pipeline.segment(data, { name: abs });
+      writing = true;
       const { dir, stem } = this.plan(abs);
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true }).catch((e: unknown) => {
+        throw new UnetError(ErrorCode.IO, `${dir}: cannot create the output folder (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
+      });
       if (!this.cleanedDirs.has(dir)) {
         this.cleanedDirs.add(dir);
         await cleanStaleTempFiles(dir);
@@ -475,6 +479,13 @@ class Watcher extends EventEmitter implements FolderWatcher {
       if (isUnetError(e) && e.code === ErrorCode.CLOSED) throw e;
       const reason = reasonOf(e);
       const code = isUnetError(e) ? e.code : undefined;
+      if (writing) {
+        // The output folder or the ledger failed, not the input: nothing is recorded, so a restart (or a change of
+        // the file) tries it again, and the input stays where it is.
+        this.counts.failed++;
+        this.emit('result', { input: abs, rel, status: 'failed', reason, ...(code ? { code } : {}), ms: performance.now() - t0 });
+        return;
+      }
       await this.ledger.append({
         ...base,
         status: 'failed',
@@ -526,7 +537,7 @@ class Watcher extends EventEmitter implements FolderWatcher {
         await copyFile(abs, target);
         await unlink(abs);
       }
-      if (reason !== null) await writeFile(`${target}.error.txt`, `${abs}\n${reason}\n`);
+      if (reason !== null) await writeFileAtomic(`${target}.error.txt`, Buffer.from(`${abs}\n${reason}\n`, 'utf8'));
       return target;
     } catch (e) {
       this.report(new UnetError(ErrorCode.IO, `${abs}: cannot move the input to ${target} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e }));
