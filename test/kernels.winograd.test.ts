@@ -90,6 +90,9 @@ const fixed: Conv2dGeometry[] = [
   withPads([1, 6, 17, 23], 10, 0, 1, 1, 0),
   withPads([1, 5, 12, 41], 6, 2, 0, 0, 3),
   geometry([1, 3, 6, 9], 4, { kind: 'explicit', h: 5, w: 6 }),
+  geometry([2, 12, 8, 8], 12, { kind: 'same' }),
+  geometry([1, 9, 22, 13], 5, { kind: 'same' }),
+  geometry([1, 7, 30, 60], 6, { kind: 'explicit', h: 1, w: 1 }),
   withPads([1, 4, 7, 50], 5, 0, 7, 9, 0),
 ];
 
@@ -203,9 +206,10 @@ describe('chooseConvAlgorithm', () => {
     }
     expect(supportsWinograd(conv2dGeometry('test', base))).toBe(true);
   });
-  it('takes the direct conv on tiny maps, where most of a panel of 8 tiles would be padding', () => {
-    expect(chooseConvAlgorithm(geometry([1, 256, 8, 8], 256, { kind: 'same' }))).toBe('direct');
+  it('takes the direct conv on maps of 1–2 tiles, where most of a panel of 8 tiles would be padding', () => {
     expect(chooseConvAlgorithm(geometry([1, 512, 4, 4], 512, { kind: 'same' }))).toBe('direct');
+    expect(chooseConvAlgorithm(geometry([1, 256, 2, 2], 256, { kind: 'same' }))).toBe('direct');
+    expect(chooseConvAlgorithm(geometry([1, 256, 8, 8], 256, { kind: 'same' }))).toBe('winograd');
     expect(chooseConvAlgorithm(geometry([1, 64, 16, 16], 64, { kind: 'same' }))).toBe('winograd');
   });
   it('compares modelled costs: Winograd ≥ 2× cheaper on the U-Net layers, batch scales both', () => {

@@ -13,8 +13,9 @@
  *
  * The weight transform U = G g Gᵀ is done once at load, in f64, by src/kernels/winograd.ts.
  *
- * Layouts (f32; ξ = 6·row + column of the 6×6 transformed tile; a panel is 8 horizontally adjacent tiles of one
- * tile row, tiles past the right edge computed but never stored):
+ * Layouts (f32; ξ = 6·row + column of the 6×6 transformed tile; a quad is 4 horizontally adjacent tiles of one
+ * tile row and a panel 2 consecutive quads in row-major order, usually side by side in one tile row, on maps
+ * narrower than 8 tiles from two tile rows; tiles past the right edge are computed but never stored):
  *   U[ξ][cb][Cin][4]            weights, cb = block of 4 output channels (zero-padded)
  *   V[ξ][pb][Cin][8]            transformed input of the block's panels pb (scratch)
  *   M[pb][CoutPad][ξ][8]        the 36 GEMM products (scratch), ξ innermost so that the output transform reads
@@ -114,6 +115,49 @@ const ROW_FLOATS: usize = 40;
 }
 
 /**
+ * Input transform of one channel for one quad (nVec = 5: 20 columns, 4 tiles) or two side-by-side quads (nVec = 9:
+ * 36 columns, 8 tiles): 6 rows from input row iy0 and column ix0, zero padding applied while reading. Column
+ * vectors [vLo, vHi) lie inside the input row and are read in place; the edge vectors around them are copied with
+ * their padding into the row buffers. Writes V lanes [0, 4) (and [4, 8) for nVec = 9) of the 36 planes at dst.
+ */
+function stripTransform(
+  xc: usize, iy0: i32, ix0: i32, nVec: i32, inH: i32, inW: i32, rows: usize, zero: usize, t: usize, dst: usize, sV: usize,
+): void {
+  const nCols = nVec << 2;
+  const vLo = min(nVec, ix0 >= 0 ? 0 : (3 - ix0) >> 2);
+  const vHi = max(vLo, min(nVec, (inW - ix0) >> 2));
+  const oLo = <usize>vLo << 4, oHi = <usize>vHi << 4, oEnd = <usize>nVec << 4;
+  // Per row: the input row (column ix0 at offset 0) and its padded edge copy, or the zero row for both.
+  let r0: usize = zero, r1: usize = zero, r2: usize = zero, r3: usize = zero, r4: usize = zero, r5: usize = zero;
+  let e0: usize = zero, e1: usize = zero, e2: usize = zero, e3: usize = zero, e4: usize = zero, e5: usize = zero;
+  for (let r = 0; r < 6; r++) {
+    const iy = iy0 + r;
+    if (<u32>iy >= <u32>inH) continue;
+    const src = xc + (<usize>(iy * inW + ix0) << 2);
+    const edge = rows + <usize>r * ROW_FLOATS * 4;
+    for (let c = 0; c < nCols; c++) {
+      if (c == (vLo << 2)) c = vHi << 2;
+      if (c >= nCols) break;
+      store<f32>(edge + (<usize>c << 2), <u32>(ix0 + c) < <u32>inW ? load<f32>(src + (<usize>c << 2)) : 0);
+    }
+    if (r == 0) { r0 = src; e0 = edge; }
+    else if (r == 1) { r1 = src; e1 = edge; }
+    else if (r == 2) { r2 = src; e2 = edge; }
+    else if (r == 3) { r3 = src; e3 = edge; }
+    else if (r == 4) { r4 = src; e4 = edge; }
+    else { r5 = src; e5 = edge; }
+  }
+  if (oLo > 0) verticalPass(e0, e1, e2, e3, e4, e5, t, 0, oLo);
+  verticalPass(r0, r1, r2, r3, r4, r5, t, oLo, oHi);
+  if (oHi < oEnd) verticalPass(e0, e1, e2, e3, e4, e5, t, oHi, oEnd);
+  for (let r: usize = 0; r < 6; r++) {
+    const d = dst + r * 6 * sV;
+    horizontalPass(t + r * 144, d, sV);
+    if (nVec == 9) horizontalPass(t + r * 144 + 64, d + 16, sV);
+  }
+}
+
+/**
  * Winograd F(4×4, 3×3) conv2d of one image (see the file comment). `p` is a conv parameter block; its
  * P_W word points at the transformed weights U, P_BLOCK_PANELS (≥ 1) gives the panels transformed per block; the
  * scratch at P_SCRATCH must hold `winogradScratchBytes` (src/kernels/winograd.ts) for the same block size.
@@ -146,60 +190,36 @@ export function winogradConv2d(p: usize): void {
   for (let o: usize = 0; o < ROW_FLOATS * 4; o += 16) v128.store(zero + o, zv);
 
   const tilesW = (outW + 3) >> 2;
-  const panelsPerRow = (tilesW + 7) >> 3;
+  // Quads: 4 horizontally adjacent tiles of one tile row. A panel is 2 consecutive quads in row-major order over
+  // the requested tile rows, so maps narrower than 8 tiles fill their panels from two tile rows.
+  const quadsPerRow = (tilesW + 3) >> 2;
   const ty0 = rowStart >> 2, ty1 = (rowEnd + 3) >> 2;
-  const panel1 = (ty1 - ty0) * panelsPerRow;
+  const quads = (ty1 - ty0) * quadsPerRow;
+  const panel1 = (quads + 1) >> 1;
 
   for (let pBase = 0; pBase < panel1; pBase += blockPanels) {
     const np = min(blockPanels, panel1 - pBase);
 
     // 1. Input transform of np panels into V.
-    for (let ci = 0; ci < cin; ci++) for (let pb = 0; pb < np; pb++) {
-      const pi = pBase + pb;
-      const ty = ty0 + pi / panelsPerRow;
-      const tx0 = (pi % panelsPerRow) << 3;
-      const iy0 = (ty << 2) - padT;
-      const ix0 = (tx0 << 2) - padL;
-      // Vectors [vLo, vHi) of the 36 columns lie inside the input row and are read in place; the edge vectors
-      // around them are copied with their zero padding into the row buffers.
-      const vLo = min(9, ix0 >= 0 ? 0 : (3 - ix0) >> 2);
-      const vHi = max(vLo, min(9, (inW - ix0) >> 2));
-      const oLo = <usize>vLo << 4, oHi = <usize>vHi << 4;
-      const halves = tilesW - tx0 > 4 ? 2 : 1;
-      const vBase = V + (<usize>(pb * cin) << 5);
-      {
-        const xc = x + (<usize>ci * inHW << 2);
-        // Per row: the input row (column ix0 at offset 0) and its padded edge copy, or the zero row for both.
-        let r0: usize = zero, r1: usize = zero, r2: usize = zero, r3: usize = zero, r4: usize = zero, r5: usize = zero;
-        let e0: usize = zero, e1: usize = zero, e2: usize = zero, e3: usize = zero, e4: usize = zero, e5: usize = zero;
-        for (let r = 0; r < 6; r++) {
-          const iy = iy0 + r;
-          if (<u32>iy >= <u32>inH) continue;
-          const src = xc + (<usize>(iy * inW + ix0) << 2);
-          const edge = rows + <usize>r * ROW_FLOATS * 4;
-          for (let c = 0; c < 36; c++) {
-            if (c == (vLo << 2)) c = vHi << 2;
-            if (c >= 36) break;
-            store<f32>(edge + (<usize>c << 2), <u32>(ix0 + c) < <u32>inW ? load<f32>(src + (<usize>c << 2)) : 0);
-          }
-          if (r == 0) { r0 = src; e0 = edge; }
-          else if (r == 1) { r1 = src; e1 = edge; }
-          else if (r == 2) { r2 = src; e2 = edge; }
-          else if (r == 3) { r3 = src; e3 = edge; }
-          else if (r == 4) { r4 = src; e4 = edge; }
-          else { r5 = src; e5 = edge; }
-        }
-        if (oLo > 0) verticalPass(e0, e1, e2, e3, e4, e5, t, 0, oLo);
-        verticalPass(r0, r1, r2, r3, r4, r5, t, oLo, oHi);
-        if (oHi < 144) verticalPass(e0, e1, e2, e3, e4, e5, t, oHi, 144);
-        const vc = vBase + (<usize>ci << 5);
-        for (let r: usize = 0; r < 6; r++) {
-          const dst = vc + r * 6 * sV;
-          horizontalPass(t + r * 144, dst, sV);
-          if (halves == 2) horizontalPass(t + r * 144 + 64, dst + 16, sV);
-          else {
-            // Tiles 4..7 are past the right edge: keep their lanes finite (zeros) for the GEMM.
-            for (let c: usize = 0; c < 6; c++) v128.store(dst + c * sV, zv, 16);
+    for (let ci = 0; ci < cin; ci++) {
+      const xc = x + (<usize>ci * inHW << 2);
+      for (let pb = 0; pb < np; pb++) {
+        const q = (pBase + pb) << 1;
+        const qr = q % quadsPerRow;
+        const iy0 = ((ty0 + q / quadsPerRow) << 2) - padT;
+        const vc = V + (<usize>(pb * cin + ci) << 5);
+        if (q + 1 < quads && qr + 1 < quadsPerRow) {
+          // Both quads in one tile row, side by side: one strip of 36 columns.
+          stripTransform(xc, iy0, (qr << 4) - padL, 9, inH, inW, rows, zero, t, vc, sV);
+        } else {
+          stripTransform(xc, iy0, (qr << 4) - padL, 5, inH, inW, rows, zero, t, vc, sV);
+          if (q + 1 < quads) {
+            const q1 = q + 1;
+            stripTransform(xc, ((ty0 + q1 / quadsPerRow) << 2) - padT, ((q1 % quadsPerRow) << 4) - padL, 5, inH, inW,
+              rows, zero, t, vc + 16, sV);
+          } else {
+            // No second quad: keep its lanes finite (zeros) for the GEMM.
+            for (let xi: usize = 0; xi < 36; xi++) v128.store(vc + xi * sV, zv, 16);
           }
         }
       }
@@ -221,16 +241,16 @@ export function winogradConv2d(p: usize): void {
 
     // 3. Output transform with bias + activation, storing rows [rowStart, rowEnd), channels [coStart, coEnd).
     const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
-    for (let co = coStart; co < coEnd; co++) for (let pb = 0; pb < np; pb++) {
-      const pi = pBase + pb;
-      const ty = ty0 + pi / panelsPerRow;
-      const tx0 = (pi % panelsPerRow) << 3;
-      const halves = tilesW - tx0 > 4 ? 2 : 1;
-      const oyFirst = max(ty << 2, rowStart), oyEnd = min((ty << 2) + 4, rowEnd);
-      {
-        const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
-        const oc = out + (<usize>co * outHW << 2);
-        for (let h = 0; h < halves; h++) {
+    for (let co = coStart; co < coEnd; co++) {
+      const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
+      const oc = out + (<usize>co * outHW << 2);
+      for (let pb = 0; pb < np; pb++) {
+        for (let h = 0; h < 2; h++) {
+          const q = ((pBase + pb) << 1) + h;
+          if (q >= quads) break;
+          const ty = ty0 + q / quadsPerRow;
+          const oxBase = (q % quadsPerRow) << 4;
+          const oyFirst = max(ty << 2, rowStart), oyEnd = min((ty << 2) + 4, rowEnd);
           const m = M + (<usize>pb * coutPad + <usize>co) * 1152 + (<usize>h << 4);
           // Column pass (Aᵀ over the 6 rows of each column), kept in s[i][c].
           for (let c: usize = 0; c < 6; c++) {
@@ -244,7 +264,6 @@ export function winogradConv2d(p: usize): void {
             v128.store(s + (c << 4), f32x4.add(f32x4.add(b, f32x4.mul(eight, d)), m5), 288);
           }
           // Row pass, then a 4×4 transpose so each tile's 4 output pixels of a row are one vector.
-          const oxBase = (tx0 + (h << 2)) << 2;
           for (let oy = oyFirst; oy < oyEnd; oy++) {
             const si = s + <usize>(oy - (ty << 2)) * 96;
             const s0 = v128.load(si), s1 = v128.load(si, 16), s2 = v128.load(si, 32);
