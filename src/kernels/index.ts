@@ -158,10 +158,17 @@ export function isRelaxedModule(m: WebAssembly.Module): boolean {
   return compiled.get(true) === m;
 }
 
-/** Scratch bytes the general conv2d kernel needs (tile, tables, one K×8 B panel, parameter block). */
+/** B panels the general conv2d kernel builds per block (mirror of panelsPerBlock in wasm/conv.ts). */
+export function convPanelsPerBlock(g: Conv2dGeometry): number {
+  const K = g.inPerGroup * g.kernelH * g.kernelW;
+  return Math.max(1, Math.min(16, Math.floor(262144 / (K * 32))));
+}
+
+/** Scratch bytes the general conv2d kernel needs (parameter block, tile, tables and B panels of one block). */
 export function conv2dScratchBytes(g: Conv2dGeometry): number {
   const kk = g.kernelH * g.kernelW;
-  return PARAM_WORDS * 4 + 512 + kk * 36 + g.inPerGroup * kk * 32;
+  const P = convPanelsPerBlock(g);
+  return PARAM_WORDS * 4 + 512 + P * (kk * 36 + g.inPerGroup * kk * 32);
 }
 
 /** Scratch bytes of the depthwise kernel: a ring of (kH-1)·dH + 1 padded input rows and their tags. */

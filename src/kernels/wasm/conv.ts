@@ -24,15 +24,27 @@ const P_PAD_B = 29, P_PAD_R = 30;
   return (v + 63) & ~(<usize>63);
 }
 
+/** B panels built together per block: as many as fit in ~256 KiB (L2), at most 16 (see convPanelsPerBlock in JS). */
+// @ts-ignore: decorator
+@inline function panelsPerBlock(K: i32): i32 {
+  return max(1, min(16, 262144 / (K * 32)));
+}
+
 /**
  * General conv2d (any groups, stride, dilation, padding mode): im2col fused into 8-pixel panels (K×8 floats in
- * the thread's scratch, built for one panel at a time, never the whole matrix), then the 4×8 microkernel over
- * the packed weights with bias and activation fused into the store.
+ * the thread's scratch; never the whole matrix), then the 4×8 microkernel over the packed weights with bias and
+ * activation fused into the store.
+ *
+ * Panels are built P at a time (P = panelsPerBlock(K)), input channel by input channel: consecutive panels read
+ * neighbouring bytes of the same input rows, instead of one panel walking all Cin planes (plane strides are
+ * often powers of two, which map every plane's row to the same cache set). Then each panel meets every channel
+ * block while it is hot in L1.
  *
  * Packed weights: for group g, channel block cb (4 channels of the group, zero-padded), A[k][4] with
  * k = ci·kH·kW + ky·kW + kx; blocks laid out [g][cb], each K·16 bytes.
  *
- * Scratch: tile (128 B) | iy/ix bases (64 B) | contiguity flags (KK·4) | offset table (KK·32) | B panel (K·32).
+ * Scratch: tile (128 B) | iy/ix bases (64 B) | per-panel input base or -1 (64 B) | flags [P][KK] i32 |
+ * offset tables [P][KK][8] i32 | B panels [P][K][8] f32, each part 64-byte aligned.
  */
 export function conv2d(p: usize): void {
   const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
@@ -51,15 +63,19 @@ export function conv2d(p: usize): void {
 
   const KK = kH * kW;
   const K = ipg * KK;
+  const P = panelsPerBlock(K);
   const inHW = <usize>(inH * inW);
   const outHW = <usize>(outH * outW);
   const nCB = (opg + 3) >> 2;
+  const panelBytes = <usize>K << 5;
+  const tableBytes = <usize>KK << 5;
 
   const tile = scratch;
   const bases = scratch + 128;
-  const flags = scratch + 192;
-  const table = align64(flags + (<usize>KK << 2));
-  const panel = align64(table + (<usize>KK << 5));
+  const pbase = scratch + 192;
+  const flags = scratch + 256;
+  const tables = align64(flags + (<usize>(P * KK) << 2));
+  const panels = align64(tables + <usize>P * tableBytes);
 
   const q0 = rowStart * outW;
   const q1 = rowEnd * outW;
@@ -73,45 +89,22 @@ export function conv2d(p: usize): void {
     const cbLast = (hi - 1) >> 2;
     const xg = x + (<usize>(g * ipg) * inHW << 2);
     const wg = w + (<usize>(g * nCB) * <usize>K << 4);
-    for (let q = q0; q < q1; q += 8) {
-      const np = min(8, q1 - q);
-      // Interior panel: 8 pixels in one output row whose whole receptive field lies inside the input, with
-      // stride 1 or 2. Then tap kk of pixel j reads x[iy0 + ky·dH][ix0 + j·sW + kx·dW]: no table needed.
-      const oy0 = q / outW;
-      const ox0 = q - oy0 * outW;
-      const iy0 = oy0 * sH - padT;
-      const ix0 = ox0 * sW - padL;
-      const interior = np == 8 && ox0 + 8 <= outW && sW <= 2 && iy0 >= 0 && iy0 + (kH - 1) * dH < inH &&
-        ix0 >= 0 && ix0 + 7 * sW + (kW - 1) * dW < inW;
-      let dst = panel;
-      if (interior) {
-        const rowBase = <usize>(iy0 * inW + ix0) << 2;
-        for (let ci = 0; ci < ipg; ci++) {
-          const xc = xg + (<usize>ci * inHW << 2) + rowBase;
-          for (let ky = 0; ky < kH; ky++) {
-            const xr = xc + (<usize>(ky * dH * inW) << 2);
-            if (sW == 1) {
-              for (let kx = 0; kx < kW; kx++) {
-                const src = xr + (<usize>(kx * dW) << 2);
-                v128.store(dst, v128.load(src));
-                v128.store(dst, v128.load(src, 16), 16);
-                dst += 32;
-              }
-            } else {
-              for (let kx = 0; kx < kW; kx++) {
-                const src = xr + (<usize>(kx * dW) << 2);
-                const v0 = v128.load(src), v1 = v128.load(src, 16), v2 = v128.load(src, 32);
-                // The last pixel sits at +14 floats; +15 may be past the row (and the buffer): load it alone.
-                const v3 = f32x4.replace_lane(v128.load64_zero(src + 48), 2, load<f32>(src, 56));
-                v128.store(dst, v128.shuffle<f32>(v0, v1, 0, 2, 4, 6));
-                v128.store(dst, v128.shuffle<f32>(v2, v3, 0, 2, 4, 6), 16);
-                dst += 32;
-              }
-            }
-          }
-        }
-      } else {
-        // Pixel bases of this panel (tails repeat the last pixel; its results are never stored).
+    for (let qb = q0; qb < q1; qb += 8 * P) {
+      const nP = min(P, (q1 - qb + 7) >> 3);
+      // Per panel: interior (whole receptive field inside the input, 8 pixels in one row, stride 1 or 2: tap kk
+      // of pixel j reads x[iy0 + ky·dH][ix0 + j·sW + kx·dW]) or an offset table with padding applied.
+      for (let pi = 0; pi < nP; pi++) {
+        const q = qb + pi * 8;
+        const np = min(8, q1 - q);
+        const oy0 = q / outW;
+        const ox0 = q - oy0 * outW;
+        const iy0 = oy0 * sH - padT;
+        const ix0 = ox0 * sW - padL;
+        const interior = np == 8 && ox0 + 8 <= outW && sW <= 2 && iy0 >= 0 && iy0 + (kH - 1) * dH < inH &&
+          ix0 >= 0 && ix0 + 7 * sW + (kW - 1) * dW < inW;
+        store<i32>(pbase + (<usize>pi << 2), interior ? iy0 * inW + ix0 : -1);
+        if (interior) continue;
+        // Pixel bases (tails repeat the last pixel; its results are never stored).
         for (let j = 0; j < 8; j++) {
           const qq = q + min(j, np - 1);
           const oy = qq / outW;
@@ -120,10 +113,12 @@ export function conv2d(p: usize): void {
           store<i32>(bases + (<usize>j << 2), ox * sW - padL, 32);
         }
         // Offset table: input offset of each (kernel tap, pixel), -1 for a zero; contiguous runs flagged.
+        const tp = tables + <usize>pi * tableBytes;
+        const fp = flags + (<usize>(pi * KK) << 2);
         for (let ky = 0; ky < kH; ky++) {
           for (let kx = 0; kx < kW; kx++) {
             const kk = ky * kW + kx;
-            const t = table + (<usize>kk << 5);
+            const t = tp + (<usize>kk << 5);
             let contiguous = np == 8;
             let first = 0;
             for (let j = 0; j < 8; j++) {
@@ -134,51 +129,87 @@ export function conv2d(p: usize): void {
               if (j == 0) first = off;
               if (off < 0 || off != first + j) contiguous = false;
             }
-            store<i32>(flags + (<usize>kk << 2), contiguous ? first : -1);
-          }
-        }
-        // Fused im2col: B[ci·KK + kk][j].
-        for (let ci = 0; ci < ipg; ci++) {
-          const xc = xg + (<usize>ci * inHW << 2);
-          for (let kk = 0; kk < KK; kk++) {
-            const f = load<i32>(flags + (<usize>kk << 2));
-            if (f >= 0) {
-              const src = xc + (<usize>f << 2);
-              v128.store(dst, v128.load(src));
-              v128.store(dst, v128.load(src, 16), 16);
-            } else {
-              const t = table + (<usize>kk << 5);
-              for (let j = 0; j < 8; j++) {
-                const off = load<i32>(t + (<usize>j << 2));
-                store<f32>(dst + (<usize>j << 2), off < 0 ? <f32>0 : load<f32>(xc + (<usize>off << 2)));
-              }
-            }
-            dst += 32;
+            store<i32>(fp + (<usize>kk << 2), contiguous ? first : -1);
           }
         }
       }
-      // Microkernel over the channel blocks of the range.
-      for (let cb = cbFirst; cb <= cbLast; cb++) {
-        const c0 = cb << 2;
-        const rFirst = max(lo - c0, 0);
-        const rEnd = min(hi - c0, 4);
-        const co = gCo0 + c0;
-        let b0: f32 = 0, b1: f32 = 0, b2: f32 = 0, b3: f32 = 0;
-        if (bias != 0) {
-          const bp = bias + (<usize>co << 2);
-          b0 = load<f32>(bp);
-          if (rEnd > 1) b1 = load<f32>(bp, 4);
-          if (rEnd > 2) b2 = load<f32>(bp, 8);
-          if (rEnd > 3) b3 = load<f32>(bp, 12);
+      // Fused im2col, input channel by input channel across the block's panels: B_p[ci·KK + kk][j].
+      for (let ci = 0; ci < ipg; ci++) {
+        const xc = xg + (<usize>ci * inHW << 2);
+        for (let pi = 0; pi < nP; pi++) {
+          let dst = panels + <usize>pi * panelBytes + (<usize>(ci * KK) << 5);
+          const base = load<i32>(pbase + (<usize>pi << 2));
+          if (base >= 0) {
+            const xb = xc + (<usize>base << 2);
+            for (let ky = 0; ky < kH; ky++) {
+              const xr = xb + (<usize>(ky * dH * inW) << 2);
+              if (sW == 1) {
+                for (let kx = 0; kx < kW; kx++) {
+                  const src = xr + (<usize>(kx * dW) << 2);
+                  v128.store(dst, v128.load(src));
+                  v128.store(dst, v128.load(src, 16), 16);
+                  dst += 32;
+                }
+              } else {
+                for (let kx = 0; kx < kW; kx++) {
+                  const src = xr + (<usize>(kx * dW) << 2);
+                  const v0 = v128.load(src), v1 = v128.load(src, 16), v2 = v128.load(src, 32);
+                  // The last pixel sits at +14 floats; +15 may be past the row (and the buffer): load it alone.
+                  const v3 = f32x4.replace_lane(v128.load64_zero(src + 48), 2, load<f32>(src, 56));
+                  v128.store(dst, v128.shuffle<f32>(v0, v1, 0, 2, 4, 6));
+                  v128.store(dst, v128.shuffle<f32>(v2, v3, 0, 2, 4, 6), 16);
+                  dst += 32;
+                }
+              }
+            }
+          } else {
+            const tp = tables + <usize>pi * tableBytes;
+            const fp = flags + (<usize>(pi * KK) << 2);
+            for (let kk = 0; kk < KK; kk++) {
+              const f = load<i32>(fp + (<usize>kk << 2));
+              if (f >= 0) {
+                const src = xc + (<usize>f << 2);
+                v128.store(dst, v128.load(src));
+                v128.store(dst, v128.load(src, 16), 16);
+              } else {
+                const t = tp + (<usize>kk << 5);
+                for (let j = 0; j < 8; j++) {
+                  const off = load<i32>(t + (<usize>j << 2));
+                  store<f32>(dst + (<usize>j << 2), off < 0 ? <f32>0 : load<f32>(xc + (<usize>off << 2)));
+                }
+              }
+              dst += 32;
+            }
+          }
         }
-        const a = wg + (<usize>cb * <usize>K << 4);
-        if (np == 8 && rFirst == 0 && rEnd == 4) {
-          mk4x8(a, panel, K, out + ((<usize>co * outHW + <usize>q) << 2), outHW << 2, b0, b1, b2, b3, act, slope);
-        } else {
-          mk4x8(a, panel, K, tile, 32, b0, b1, b2, b3, act, slope);
-          for (let r = rFirst; r < rEnd; r++) {
-            const o = out + ((<usize>(co + r) * outHW + <usize>q) << 2);
-            for (let j = 0; j < np; j++) store<f32>(o + (<usize>j << 2), load<f32>(tile + (<usize>(r * 8 + j) << 2)));
+      }
+      // Microkernel: each panel against every channel block of the range.
+      for (let pi = 0; pi < nP; pi++) {
+        const q = qb + pi * 8;
+        const np = min(8, q1 - q);
+        const panel = panels + <usize>pi * panelBytes;
+        for (let cb = cbFirst; cb <= cbLast; cb++) {
+          const c0 = cb << 2;
+          const rFirst = max(lo - c0, 0);
+          const rEnd = min(hi - c0, 4);
+          const co = gCo0 + c0;
+          let b0: f32 = 0, b1: f32 = 0, b2: f32 = 0, b3: f32 = 0;
+          if (bias != 0) {
+            const bp = bias + (<usize>co << 2);
+            b0 = load<f32>(bp);
+            if (rEnd > 1) b1 = load<f32>(bp, 4);
+            if (rEnd > 2) b2 = load<f32>(bp, 8);
+            if (rEnd > 3) b3 = load<f32>(bp, 12);
+          }
+          const a = wg + (<usize>cb * <usize>K << 4);
+          if (np == 8 && rFirst == 0 && rEnd == 4) {
+            mk4x8(a, panel, K, out + ((<usize>co * outHW + <usize>q) << 2), outHW << 2, b0, b1, b2, b3, act, slope);
+          } else {
+            mk4x8(a, panel, K, tile, 32, b0, b1, b2, b3, act, slope);
+            for (let r = rFirst; r < rEnd; r++) {
+              const o = out + ((<usize>(co + r) * outHW + <usize>q) << 2);
+              for (let j = 0; j < np; j++) store<f32>(o + (<usize>j << 2), load<f32>(tile + (<usize>(r * 8 + j) << 2)));
+            }
           }
         }
       }
