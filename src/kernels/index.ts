@@ -178,9 +178,10 @@ export function depthwiseScratchBytes(g: Conv2dGeometry): number {
   return PARAM_WORDS * 4 + 64 + Math.ceil(((ring + g.kernelH) * 4) / 64) * 64 + ring * rowLen * 4;
 }
 
-/** Scratch bytes of the convTranspose2d kernel (tile, pixel table, one Cin×8 B panel). */
+/** Scratch bytes of the convTranspose2d kernel (tile, pixel table, a block of Cin×8 B panels). */
 export function convTranspose2dScratchBytes(g: ConvTranspose2dGeometry): number {
-  return PARAM_WORDS * 4 + 256 + g.inPerGroup * 32;
+  const P = Math.max(1, Math.min(16, Math.floor(262144 / (g.inPerGroup * 32))));
+  return PARAM_WORDS * 4 + 256 + P * g.inPerGroup * 32;
 }
 
 /** True when conv2d takes the depthwise kernel (one input channel per group, fewer than 4 outputs each). */

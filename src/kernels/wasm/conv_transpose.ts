@@ -7,7 +7,7 @@
  * Packed weights: for group g, row block rb (4 GEMM rows, zero-padded), A[ci][4] with GEMM row
  * r = co_local·kH·kW + ky·kW + kx; blocks laid out [g][rb], each ipg·16 bytes.
  *
- * Scratch: tile (128 B) | iy/ix of the 8 pixels (64 B) | B panel (ipg·32 B).
+ * Scratch: tile (128 B) | iy/ix of the 8 pixels (64 B) | P B panels (P·ipg·32 B), P = min(16, 256 KiB / (ipg·32)).
  */
 import { mk4x8 } from './gemm';
 import { ACT_NONE, activate, activate1 } from './simd';
@@ -42,9 +42,12 @@ export function convTranspose2d(p: usize): void {
   const nRB = (M + 3) >> 2;
   const inHW = <usize>(inH * inW);
   const outHW = <usize>(outH * outW);
+  // B panels built P at a time, input channel by input channel (see conv2d: power-of-two plane strides).
+  const P = max(1, min(16, 262144 / (ipg * 32)));
+  const panelBytes = <usize>ipg << 5;
   const tile = scratch;
   const pix = scratch + 128;
-  const panel = scratch + 192;
+  const panels = scratch + 192;
   const zero = f32x4.splat(0);
 
   // Kernel == stride without dilation overlap-free: every output pixel gets at most one product, so the GEMM
@@ -93,31 +96,35 @@ export function convTranspose2d(p: usize): void {
     const rbLast = (hi * KK - 1) >> 2;
     const xg = x + (<usize>(g * ipg) * inHW << 2);
     const wg = w + (<usize>(g * nRB) * <usize>ipg << 4);
-    for (let q = q0; q < q1; q += 8) {
+    for (let qb = q0; qb < q1; qb += 8 * P) {
+      const nP = min(P, (q1 - qb + 7) >> 3);
+      // B panels of the block, input channel by input channel: B_p[ci][j] = x[ci][q_p + j].
+      for (let ci = 0; ci < ipg; ci++) {
+        const src0 = xg + ((<usize>ci * inHW + <usize>qb) << 2);
+        let dst = panels + (<usize>ci << 5);
+        for (let pi = 0; pi < nP; pi++) {
+          const src = src0 + (<usize>pi << 5);
+          const np = min(8, q1 - qb - pi * 8);
+          if (np == 8) {
+            v128.store(dst, v128.load(src));
+            v128.store(dst, v128.load(src, 16), 16);
+          } else {
+            v128.store(dst, zero);
+            v128.store(dst, zero, 16);
+            for (let j = 0; j < np; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+          }
+          dst += panelBytes;
+        }
+      }
+      for (let pi = 0; pi < nP; pi++) {
+      const q = qb + pi * 8;
+      const panel = panels + <usize>pi * panelBytes;
       const np = min(8, q1 - q);
       for (let j = 0; j < 8; j++) {
         const qq = q + min(j, np - 1);
         const iy = qq / inW;
         store<i32>(pix + (<usize>j << 2), iy);
         store<i32>(pix + (<usize>j << 2), qq - iy * inW, 32);
-      }
-      // B panel: B[ci][j] = x[ci][q + j].
-      let dst = panel;
-      if (np == 8) {
-        for (let ci = 0; ci < ipg; ci++) {
-          const src = xg + ((<usize>ci * inHW + <usize>q) << 2);
-          v128.store(dst, v128.load(src));
-          v128.store(dst, v128.load(src, 16), 16);
-          dst += 32;
-        }
-      } else {
-        for (let ci = 0; ci < ipg; ci++) {
-          const src = xg + ((<usize>ci * inHW + <usize>q) << 2);
-          v128.store(dst, zero);
-          v128.store(dst, zero, 16);
-          for (let j = 0; j < np; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
-          dst += 32;
-        }
       }
       // Fast scatter for the U-Net up-convolution: 2×2 stride 2, no padding, 8 pixels in one input row, one
       // output channel per row block: interleave kx = 0/1 rows into 16 contiguous outputs per output row.
@@ -167,6 +174,7 @@ export function convTranspose2d(p: usize): void {
             else store<f32>(o, load<f32>(o) + v);
           }
         }
+      }
       }
     }
   }
