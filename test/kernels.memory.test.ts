@@ -6,6 +6,7 @@ import {
   RESERVED_BYTES, relaxedSimdSupported,
 } from '../src/kernels/index.js';
 import { packConv2dWeights, packedConv2dFloats } from '../src/kernels/pack.js';
+import { wasmBackend } from '../src/kernels/backend.js';
 import { conv2dGeometry } from '../src/ops/geometry.js';
 import { conv2dReference } from '../src/ops/reference/conv.js';
 import { compare, randomArray, rng } from './kernels.helpers.js';
@@ -62,6 +63,52 @@ describe('loader', () => {
     // Both builds export the same kernels.
     const names = (m: WebAssembly.Module) => (WebAssembly as unknown as { Module: { exports(m: WebAssembly.Module): { name: string }[] } }).Module.exports(m).map((e) => e.name).sort();
     expect(names(compileKernels(true))).toEqual(names(compileKernels(false)));
+  });
+});
+
+describe('loader environment override', () => {
+  it('UNET_WASM_SIMD=plain selects the plain SIMD128 build', () => {
+    const saved = process.env.UNET_WASM_SIMD;
+    process.env.UNET_WASM_SIMD = 'plain';
+    try {
+      expect(isRelaxedModule(compileKernels())).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.UNET_WASM_SIMD;
+      else process.env.UNET_WASM_SIMD = saved;
+    }
+    expect(isRelaxedModule(compileKernels())).toBe(relaxedSimdSupported() && saved !== 'plain');
+  });
+});
+
+describe('WasmBackend with arrays that already live in the shared memory', () => {
+  it('uses them in place (no copy) and computes the same result as for ordinary arrays', () => {
+    const rand = rng(31);
+    const g = conv2dGeometry('t', { x: [1, 3, 10, 12], w: [5, 3, 3, 3], stride: [1, 1], dilation: [1, 1], padding: { kind: 'same' }, groups: 1, paddingMode: 'replicate' });
+    const x = randomArray(360, rand), w = randomArray(135, rand), b = randomArray(5, rand);
+    const want = new Float32Array(600);
+    conv2dReference(g, x, w, b, want);
+    const mem = wasmBackend.memory;
+    const xOff = mem.alloc(x.byteLength), oOff = mem.alloc(600 * 4);
+    const xv = mem.f32(xOff, 360);
+    xv.set(x);
+    const ov = mem.f32(oOff, 600);
+    ov.fill(NaN);
+    const sizes: number[] = [];
+    const alloc = mem.alloc.bind(mem);
+    mem.alloc = (bytes: number) => {
+      sizes.push(bytes);
+      return alloc(bytes);
+    };
+    try {
+      wasmBackend.conv2d(g, xv, w, b, ov);
+    } finally {
+      mem.alloc = alloc;
+    }
+    // Two blocks: the packed weights and a copy of the (ordinary) bias array; x and out were used in place.
+    expect(sizes.sort((p, q) => p - q)).toEqual([5 * 4, 2 * 27 * 4 * 4]);
+    expect(compare(ov.slice(), want).ratio).toBeLessThanOrEqual(1);
+    mem.free(xOff);
+    mem.free(oOff);
   });
 });
 
