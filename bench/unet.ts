@@ -64,7 +64,7 @@ function flopsOf(graph: Graph, size: number): number {
   return f;
 }
 
-/** The folded graph as an ONNX model (opset 17, dynamic batch): the ops a transpose U-Net uses. */
+/** The folded graph as an ONNX model (opset 17, dynamic N, H, W): the ops a transpose U-Net uses. */
 export function graphToOnnx(graph: Graph, size: number): Uint8Array {
   const A = onnx.AttributeProto.AttributeType;
   const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -147,7 +147,7 @@ export function graphToOnnx(graph: Graph, size: number): Uint8Array {
     producerName: 'unet-pipeline bench',
     graph: {
       name: 'unet', node: nodes, initializer: inits,
-      input: [vi(input, ['N', 3, size, size])], output: [vi(output, ['N', shapes.get(output)![1]!, size, size])],
+      input: [vi(input, ['N', 3, 'H', 'W'])], output: [vi(output, ['N', shapes.get(output)![1]!, 'H', 'W'])],
     },
   });
   return onnx.ModelProto.encode(model).finish();

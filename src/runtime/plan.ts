@@ -38,8 +38,23 @@ const MIN_SPLIT_ELEMENTS = 1 << 16;
 /** Weights and tables written once into the shared memory, cached by key. */
 export class ConstantStore {
   private readonly cache = new Map<string, number>();
+  private readonly ids = new WeakMap<Float32Array, number>();
   /** Bytes held. */
   bytes = 0;
+
+  /**
+   * A key for a weight array: by identity, so graphs that share a weight (re-specialized imports) share its
+   * packing, and a different array under the same name never reuses another's bytes.
+   */
+  keyOf(data: Float32Array): string {
+    let id = this.ids.get(data);
+    if (id === undefined) {
+      id = ++ConstantStore.counter;
+      this.ids.set(data, id);
+    }
+    return `#${id}`;
+  }
+  private static counter = 0;
 
   constructor(readonly memory: KernelMemory) {}
 
@@ -91,7 +106,8 @@ export interface PlanLayout {
   /** The input shape the plan runs (batch included). */
   readonly inputShape: readonly number[];
   readonly input: { readonly offset: number; readonly floats: number };
-  readonly outputs: readonly { readonly name: string; readonly offset: number; readonly shape: readonly number[] }[];
+  /** Where each graph output lives: relative to the arena, or absolute (an output that is a weight). */
+  readonly outputs: readonly { readonly name: string; readonly ref: Ref; readonly shape: readonly number[] }[];
   /** Arena bytes without the plan's reuse (sum of all values): what a naive executor would hold. */
   readonly unplannedBytes: number;
 }
@@ -190,7 +206,7 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
     const v = values.get(root(name));
     if (v !== undefined) return { a: 1, o: v.offset };
     const t = inits.get(name)!;
-    return { a: 0, o: store.array(`init:${name}`, t.data) };
+    return { a: 0, o: store.array(`init:${store.keyOf(t.data)}`, t.data) };
   };
 
   // ---- steps ----------------------------------------------------------------------------------------------------
@@ -224,9 +240,9 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
         });
         const algorithm = chooseConvAlgorithm(g, { precision: options.precision });
         const w = algorithm === 'winograd'
-          ? store.f32(`winograd:${node.inputs[1]!}`, packedWinogradFloats(g), (dst) => packWinogradWeights(g, wT.data, dst))
-          : store.f32(`conv:${node.inputs[1]!}:${g.groups}:${usesDepthwise(g)}`, packedConv2dFloats(g), (dst) => packConv2dWeights(g, wT.data, dst));
-        const bias = node.inputs[2] !== undefined ? store.array(`init:${node.inputs[2]}`, inits.get(node.inputs[2])!.data) : 0;
+          ? store.f32(`winograd:${store.keyOf(wT.data)}`, packedWinogradFloats(g), (dst) => packWinogradWeights(g, wT.data, dst))
+          : store.f32(`conv:${store.keyOf(wT.data)}:${g.groups}:${usesDepthwise(g)}`, packedConv2dFloats(g), (dst) => packConv2dWeights(g, wT.data, dst));
+        const bias = node.inputs[2] !== undefined ? store.array(`init:${store.keyOf(inits.get(node.inputs[2])!.data)}`, inits.get(node.inputs[2])!.data) : 0;
         scratchBytes = Math.max(scratchBytes, algorithm === 'winograd' ? winogradScratchBytes(g) : usesDepthwise(g) ? depthwiseScratchBytes(g) : conv2dScratchBytes(g));
         const macs = g.outChannels * g.outH * g.outW * g.inPerGroup * g.kernelH * g.kernelW * g.batch;
         const { axis, ranges } = convSplit(g, macs, nBlocks, P, algorithm === 'winograd' ? WINOGRAD_TILE : 1);
@@ -240,8 +256,8 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
         const g = convTranspose2dGeometry(where, {
           x: xShape, w: wT.shape, stride: a.stride, padding: a.padding, outputPadding: a.outputPadding, dilation: a.dilation, groups: a.groups,
         });
-        const w = store.f32(`convT:${node.inputs[1]!}:${g.groups}`, packedConvTranspose2dFloats(g), (dst) => packConvTranspose2dWeights(g, wT.data, dst));
-        const bias = node.inputs[2] !== undefined ? store.array(`init:${node.inputs[2]}`, inits.get(node.inputs[2])!.data) : 0;
+        const w = store.f32(`convT:${store.keyOf(wT.data)}:${g.groups}`, packedConvTranspose2dFloats(g), (dst) => packConvTranspose2dWeights(g, wT.data, dst));
+        const bias = node.inputs[2] !== undefined ? store.array(`init:${store.keyOf(inits.get(node.inputs[2])!.data)}`, inits.get(node.inputs[2])!.data) : 0;
         scratchBytes = Math.max(scratchBytes, convTranspose2dScratchBytes(g));
         const macs = g.outChannels * g.outH * g.outW * g.inPerGroup * g.batch;
         const { axis, ranges } = convSplit(g, macs, nBlocks, P);
@@ -324,7 +340,7 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
         }
         steps.push({
           kind: 'affine', node: node.name, ranges: splitRange(xShape[1]!, sizeOf(xShape) < MIN_SPLIT_ELEMENTS ? 1 : nBlocks),
-          x: ref(node.inputs[0]!), out, scale: store.array(`bn-scale:${node.name}`, scale), shift: store.array(`bn-shift:${node.name}`, shift), spatial,
+          x: ref(node.inputs[0]!), out, scale: store.array(`bn-scale:${store.keyOf(g)}`, scale), shift: store.array(`bn-shift:${store.keyOf(g)}`, shift), spatial,
         });
         break;
       }
@@ -355,7 +371,7 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
     plan: { id: formatShape(inputShape), steps, arenaBytes, scratchBytes },
     inputShape: inputShape.slice(),
     input: { offset: inV.offset, floats: sizeOf(inputShape) },
-    outputs: graph.outputs.map((name) => ({ name, offset: ref(name).o, shape: shapes.get(name)! })),
+    outputs: graph.outputs.map((name) => ({ name, ref: ref(name), shape: shapes.get(name)! })),
     unplannedBytes: unplanned,
   };
 }

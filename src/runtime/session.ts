@@ -372,7 +372,7 @@ class PooledSession implements Session {
         await this.runLane(layout, lane, participants, l, state);
         for (const o of layout.outputs) {
           const len = sizeOf(o.shape);
-          results[o.name]!.data.set(this.memory.f32(lane.arena + o.offset, len), img * len);
+          results[o.name]!.data.set(this.memory.f32((o.ref.a === 1 ? lane.arena : 0) + o.ref.o, len), img * len);
         }
       }
     };
