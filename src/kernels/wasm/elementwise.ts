@@ -161,7 +161,17 @@ export function bilinear(
       const a = load<f32>(ly0 + (<usize>oy << 2));
       const b = load<f32>(ly1 + (<usize>oy << 2));
       const orow = op + (<usize>(oy * outW) << 2);
-      for (let ox = 0; ox < outW; ox++) {
+      const va = f32x4.splat(a), vb = f32x4.splat(b);
+      let ox = 0;
+      // Four outputs at a time: gathered corners, vector arithmetic (mul + add, the same rounding as the tail).
+      for (; ox + 4 <= outW; ox += 4) {
+        const o = <usize>ox << 2;
+        const i0 = v128.load(x0 + o), i1 = v128.load(x1 + o);
+        const top = f32x4.add(f32x4.mul(gather4(r0, i0), v128.load(lx0 + o)), f32x4.mul(gather4(r0, i1), v128.load(lx1 + o)));
+        const bottom = f32x4.add(f32x4.mul(gather4(r1, i0), v128.load(lx0 + o)), f32x4.mul(gather4(r1, i1), v128.load(lx1 + o)));
+        v128.store(orow + o, f32x4.add(f32x4.mul(va, top), f32x4.mul(vb, bottom)));
+      }
+      for (; ox < outW; ox++) {
         const o = <usize>ox << 2;
         const c0 = <usize>load<i32>(x0 + o) << 2;
         const c1 = <usize>load<i32>(x1 + o) << 2;
@@ -172,4 +182,13 @@ export function bilinear(
       }
     }
   }
+}
+
+/** row[idx[0]], …, row[idx[3]] (idx: four i32 element indices). */
+// @ts-ignore: decorator
+@inline function gather4(row: usize, idx: v128): v128 {
+  let v = f32x4.splat(load<f32>(row + (<usize>i32x4.extract_lane(idx, 0) << 2)));
+  v = f32x4.replace_lane(v, 1, load<f32>(row + (<usize>i32x4.extract_lane(idx, 1) << 2)));
+  v = f32x4.replace_lane(v, 2, load<f32>(row + (<usize>i32x4.extract_lane(idx, 2) << 2)));
+  return f32x4.replace_lane(v, 3, load<f32>(row + (<usize>i32x4.extract_lane(idx, 3) << 2)));
 }
