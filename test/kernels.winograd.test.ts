@@ -134,6 +134,27 @@ for (const { name: build, k } of builds) {
       expect(r.relErr).toBeLessThanOrEqual(TOLERANCE);
     });
 
+    it('a NaN input makes NaN every output whose window contains it (and may spread within its tiles)', () => {
+      const g = geometry([1, 3, 13, 17], 4, { kind: 'explicit', h: 1, w: 1 });
+      const rand = rng(10);
+      const x = randomArray(3 * 13 * 17, rand), w = randomArray(4 * 3 * 9, rand);
+      x[(1 * 13 + 6) * 17 + 9] = NaN;
+      const n = 4 * 13 * 17;
+      const ref = new Float32Array(n);
+      conv2dReference(g, x, w, null, ref);
+      const xOff = memory.alloc(x.byteLength), uOff = memory.alloc(packedWinogradFloats(g) * 4), oOff = memory.alloc(n * 4);
+      memory.f32(xOff, x.length).set(x);
+      packWinogradWeights(g, w, memory.f32(uOff, packedWinogradFloats(g)));
+      winogradConv2d(k, g, xOff, uOff, 0, oOff, { activation: 'relu' });
+      const ours = memory.f32(oOff, n).slice();
+      for (const off of [xOff, uOff, oOff]) memory.free(off);
+      const lost = ref.map((v, i) => (Number.isNaN(v) && !Number.isNaN(ours[i]!) ? 1 : 0)).reduce((a, b) => a + b, 0);
+      expect(ref.filter(Number.isNaN).length).toBe(4 * 9);
+      expect(lost).toBe(0);
+      // Only the tile whose 6×6 window reads input (6, 9) — output rows 4–7 × columns 8–11 — may hold NaNs.
+      expect(ours.every((v, i) => { const y = Math.floor(i / 17) % 13, xx = i % 17; return Number.isFinite(v) || (y >= 4 && y < 8 && xx >= 8 && xx < 12); })).toBe(true);
+    });
+
     it('a work range writes only its block (everything else keeps its previous value)', () => {
       const g = geometry([1, 4, 12, 12], 8, { kind: 'explicit', h: 1, w: 1 });
       const r = run(k, g, 8, { ranges: [{ coStart: 2, coEnd: 6, rowStart: 3, rowEnd: 9, batchStart: 0, batchEnd: 1 }] });

@@ -5,7 +5,8 @@
  * Applies to 3×3 kernels with stride 1, dilation 1, groups 1 and zeros padding (any pads, symmetric or not, any
  * H, W, Cin, Cout, any batch). It does 2.25× fewer multiplications than the direct conv, at the price of a
  * larger rounding error: about 20–40× the direct conv's (worst ~3e-4 of the output's magnitude on random
- * layers); `precision: 'exact'` keeps the direct conv.
+ * layers); `precision: 'exact'` keeps the direct conv. A NaN or ±Inf input can spread to every output of the 4×4
+ * tiles whose 6×6 input window contains it (the direct conv poisons only the outputs whose 3×3 window does).
  *
  * Calling convention: the same as {@link KernelInstance.conv2d} (geometry + offsets + epilogue + work range), with
  * the weights transformed by {@link packWinogradWeights} instead of the direct conv's packing; worker threads get
