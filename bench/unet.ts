@@ -174,7 +174,7 @@ function arg(args: string[], name: string): string | undefined {
 }
 
 /**
- * Dispatch cost: a piscina round trip (no-op task) with `atomics: 'sync'` and `'disabled'`, and the session's
+ * Dispatch cost: a piscina round trip (no-op task) with `atomics` 'sync', 'async' and 'disabled', and the session's
  * per-layer join: a chain of 200 ReLUs on [1,4,128,128] (each split into blocks) on 1 and 2 workers.
  */
 async function dispatch(): Promise<Record<string, number>> {
@@ -185,7 +185,7 @@ async function dispatch(): Promise<Record<string, number>> {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workers', 'session.js');
   const memory = new KernelMemory();
   const res: Record<string, number> = {};
-  for (const atomics of ['sync', 'disabled'] as const) {
+  for (const atomics of ['sync', 'async', 'disabled'] as const) {
     const pool = new Piscina({ filename: file, minThreads: 1, maxThreads: 1, atomics, workerData: { module: compileKernels(), memory: memory.memory, relaxed: false } });
     const t: number[] = [];
     for (let i = 0; i < 300; i++) {
@@ -194,6 +194,34 @@ async function dispatch(): Promise<Record<string, number>> {
       t.push(performance.now() - t0);
     }
     res[`piscinaRoundTripMs_${atomics}`] = median(t.slice(50));
+    await pool.destroy();
+  }
+  // The join alone: 2000 steps of two 64-byte copies (two blocks), run by 1 and by 2 participants.
+  {
+    const { controlWords } = await import('../src/runtime/protocol.js');
+    const S = 2000;
+    const steps = Array.from({ length: S }, (_, i) => ({
+      kind: 'copy' as const, node: `c${i}`, ranges: [0, 1, 2], src: [{ a: 1 as const, o: 0 }, { a: 1 as const, o: 64 }],
+      dst: [{ a: 1 as const, o: 128 }, { a: 1 as const, o: 192 }], bytes: [64, 64],
+    }));
+    const plan = { id: 'join', steps, arenaBytes: 4096, scratchBytes: 65536 };
+    const arena = memory.alloc(4096);
+    const control = memory.alloc(controlWords(S) * 4);
+    const scratch = [memory.alloc(65536), memory.alloc(65536)];
+    const pool = new Piscina({ filename: file, minThreads: 2, maxThreads: 2, workerData: { module: compileKernels(), memory: memory.memory, relaxed: false } });
+    await Promise.all([pool.run(null, { name: 'ready' }), pool.run(null, { name: 'ready' })]);
+    for (const participants of [1, 2]) {
+      const t: number[] = [];
+      for (let r = 0; r < 12; r++) {
+        memory.i32(control, controlWords(S)).fill(0);
+        const t0 = performance.now();
+        await Promise.all(Array.from({ length: participants }, (_, i) => pool.run({
+          plan, arena, control, scratch: scratch[i]!, scratchBytes: 65536, memoryBytes: 0, exitAtStep: -1,
+        })));
+        t.push(performance.now() - t0);
+      }
+      res[`joinStepUs_participants${participants}`] = (median(t.slice(2)) / S) * 1000;
+    }
     await pool.destroy();
   }
   const graph: Graph = { inputs: [{ name: 'x', shape: [null, 4, null, null] }], outputs: ['r199'], nodes: [], initializers: new Map() };
