@@ -22,7 +22,7 @@ import { normalizeAxis } from '../graph/graph.js';
 import type { Graph } from '../graph/ir.js';
 import { nodeLabel } from '../graph/ir.js';
 import { optimizeGraph } from '../graph/passes.js';
-import { compileKernels, isRelaxedModule, KernelMemory, MAX_PAGES, PAGE_BYTES } from '../kernels/index.js';
+import { compileKernels, isRelaxedModule, KernelMemory, MAX_PAGES, PAGE_BYTES, RESERVED_BYTES } from '../kernels/index.js';
 import { loadModel } from '../models/load.js';
 import type { Model } from '../models/model.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -282,7 +282,7 @@ class PooledSession implements Session {
       e = { layout, wholeBatch: this.batchMixing };
       this.entries.set(key, e);
     }
-    const free = MAX_BYTES - HEADROOM - this.memory.allocatedBytes - RESERVED_HEAD;
+    const free = MAX_BYTES - HEADROOM - this.memory.allocatedBytes - RESERVED_BYTES;
     const have = this.lanes.reduce((s, l) => s + l.arenaBytes, 0);
     if (e.layout.plan.arenaBytes > free + have) throw tooLarge(shape, e.layout.plan.arenaBytes, free + have);
     return e;
@@ -423,8 +423,6 @@ function isAbort(e: unknown): boolean {
   return e instanceof Error && e.message.includes('run aborted');
 }
 
-/** Bytes at the start of the memory that are never allocated (the modules' static data). */
-const RESERVED_HEAD = 64 * 1024;
 
 function tooLarge(shape: readonly number[], need: number, have: number): UnetRangeError {
   return new UnetRangeError(
