@@ -31,7 +31,7 @@
  * stores its own), so row ranges that are multiples of 4 waste nothing.
  */
 import { mk4x8 } from './gemm';
-import { activate } from './simd';
+import { activate, madd } from './simd';
 
 // Parameter block word indices (mirror of src/kernels/index.ts; the winograd kernel reads only these).
 const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5;
@@ -64,20 +64,20 @@ const ROW_FLOATS: usize = 40;
  */
 // @ts-ignore: decorator
 @inline function verticalPass(r0: usize, r1: usize, r2: usize, r3: usize, r4: usize, r5: usize, t: usize, o0: usize, o1: usize): void {
-  const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
+  const four = f32x4.splat(4), m4 = f32x4.splat(-4), m5 = f32x4.splat(-5), two = f32x4.splat(2);
   for (let o = o0; o < o1; o += 16) {
     const d0 = v128.load(r0 + o), d1 = v128.load(r1 + o), d2 = v128.load(r2 + o);
     const d3 = v128.load(r3 + o), d4 = v128.load(r4 + o), d5 = v128.load(r5 + o);
-    const a = f32x4.sub(d4, f32x4.mul(four, d2)); // d4 - 4 d2
-    const b = f32x4.sub(d3, f32x4.mul(four, d1)); // d3 - 4 d1
+    const a = madd(m4, d2, d4); // d4 - 4 d2
+    const b = madd(m4, d1, d3); // d3 - 4 d1
     const c = f32x4.sub(d4, d2);
     const e = f32x4.mul(two, f32x4.sub(d3, d1));
-    v128.store(t + o, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
+    v128.store(t + o, madd(four, d0, madd(m5, d2, d4)));
     v128.store(t + o, f32x4.add(a, b), 144);
     v128.store(t + o, f32x4.sub(a, b), 288);
     v128.store(t + o, f32x4.add(c, e), 432);
     v128.store(t + o, f32x4.sub(c, e), 576);
-    v128.store(t + o, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5), 720);
+    v128.store(t + o, madd(four, d1, madd(m5, d3, d5)), 720);
   }
 }
 
@@ -101,17 +101,17 @@ const ROW_FLOATS: usize = 40;
   const u2 = v128.shuffle<f32>(v3, v4, 0, 4, 1, 5);
   const x4 = v128.shuffle<f32>(u0, u2, 0, 1, 4, 5);
   const x5 = v128.shuffle<f32>(u0, u2, 2, 3, 6, 7);
-  const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
-  const a = f32x4.sub(x4, f32x4.mul(four, x2));
-  const b = f32x4.sub(x3, f32x4.mul(four, x1));
+  const four = f32x4.splat(4), m4 = f32x4.splat(-4), m5 = f32x4.splat(-5), two = f32x4.splat(2);
+  const a = madd(m4, x2, x4);
+  const b = madd(m4, x1, x3);
   const c = f32x4.sub(x4, x2);
   const e = f32x4.mul(two, f32x4.sub(x3, x1));
-  v128.store(dst, f32x4.add(f32x4.sub(f32x4.mul(four, x0), f32x4.mul(five, x2)), x4));
+  v128.store(dst, madd(four, x0, madd(m5, x2, x4)));
   v128.store(dst + stride, f32x4.add(a, b));
   v128.store(dst + 2 * stride, f32x4.sub(a, b));
   v128.store(dst + 3 * stride, f32x4.add(c, e));
   v128.store(dst + 4 * stride, f32x4.sub(c, e));
-  v128.store(dst + 5 * stride, f32x4.add(f32x4.sub(f32x4.mul(four, x1), f32x4.mul(five, x3)), x5));
+  v128.store(dst + 5 * stride, madd(four, x1, madd(m5, x3, x5)));
 }
 
 /**
@@ -259,9 +259,9 @@ export function winogradConv2d(p: usize): void {
             const m3 = v128.load(mc, 576), m4 = v128.load(mc, 768), m5 = v128.load(mc, 960);
             const a = f32x4.add(m1, m2), b = f32x4.sub(m1, m2), c3 = f32x4.add(m3, m4), d = f32x4.sub(m3, m4);
             v128.store(s + (c << 4), f32x4.add(f32x4.add(m0, a), c3));
-            v128.store(s + (c << 4), f32x4.add(b, f32x4.mul(two, d)), 96);
-            v128.store(s + (c << 4), f32x4.add(a, f32x4.mul(four, c3)), 192);
-            v128.store(s + (c << 4), f32x4.add(f32x4.add(b, f32x4.mul(eight, d)), m5), 288);
+            v128.store(s + (c << 4), madd(two, d, b), 96);
+            v128.store(s + (c << 4), madd(four, c3, a), 192);
+            v128.store(s + (c << 4), madd(eight, d, f32x4.add(b, m5)), 288);
           }
           // Row pass, then a 4×4 transpose so each tile's 4 output pixels of a row are one vector.
           for (let oy = oyFirst; oy < oyEnd; oy++) {
@@ -270,9 +270,9 @@ export function winogradConv2d(p: usize): void {
             const s3 = v128.load(si, 48), s4 = v128.load(si, 64), s5 = v128.load(si, 80);
             const a = f32x4.add(s1, s2), b = f32x4.sub(s1, s2), c3 = f32x4.add(s3, s4), d = f32x4.sub(s3, s4);
             const y0 = activate(f32x4.add(f32x4.add(f32x4.add(s0, a), c3), bv), act, slope);
-            const y1 = activate(f32x4.add(f32x4.add(b, f32x4.mul(two, d)), bv), act, slope);
-            const y2 = activate(f32x4.add(f32x4.add(a, f32x4.mul(four, c3)), bv), act, slope);
-            const y3 = activate(f32x4.add(f32x4.add(f32x4.add(b, f32x4.mul(eight, d)), s5), bv), act, slope);
+            const y1 = activate(madd(two, d, f32x4.add(b, bv)), act, slope);
+            const y2 = activate(madd(four, c3, f32x4.add(a, bv)), act, slope);
+            const y3 = activate(madd(eight, d, f32x4.add(f32x4.add(b, s5), bv)), act, slope);
             const t0 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
             const t1 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
             const t2 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
