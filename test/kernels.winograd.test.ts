@@ -1,5 +1,8 @@
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { compileKernels, KernelInstance, KernelMemory, relaxedSimdSupported, type Epilogue, type WorkRange } from '../src/kernels/index.js';
+import {
+  compileKernels, KernelInstance, KernelMemory, PARAM_WORDS, P_SCRATCH, relaxedSimdSupported, type Epilogue, type WorkRange,
+} from '../src/kernels/index.js';
 import {
   chooseConvAlgorithm, directCostNs, packedWinogradFloats, winogradCostNs, packWinogradWeights, supportsWinograd, winogradConv2d, winogradConv2dDescriptor,
 } from '../src/kernels/winograd.js';
@@ -279,4 +282,51 @@ describe("WasmBackend precision 'fast': whole U-Nets on Winograd", () => {
       expect(maxErr / maxRef).toBeLessThanOrEqual(TOLERANCE);
     });
   }
+});
+
+describe('Winograd from a worker thread on the shared memory', () => {
+  it('a worker runs the bottom tile rows from a posted descriptor while the main thread runs the top ones', async () => {
+    const g = geometry([1, 16, 21, 30], 10, { kind: 'explicit', h: 1, w: 1 });
+    const rand = rng(31);
+    const x = randomArray(16 * 21 * 30, rand), w = randomArray(10 * 16 * 9, rand), b = randomArray(10, rand);
+    const n = 10 * g.outH * g.outW;
+    const ref = new Float32Array(n);
+    conv2dReference(g, x, w, b, ref);
+    const module = compileKernels();
+    const main = new KernelInstance(module, memory);
+    const xOff = memory.alloc(x.byteLength), uOff = memory.alloc(packedWinogradFloats(g) * 4);
+    const bOff = memory.alloc(b.byteLength), oOff = memory.alloc(n * 4);
+    memory.f32(xOff, x.length).set(x);
+    memory.f32(bOff, b.length).set(b);
+    packWinogradWeights(g, w, memory.f32(uOff, packedWinogradFloats(g)));
+    memory.f32(oOff, n).fill(NaN);
+
+    const desc = winogradConv2dDescriptor(g, xOff, uOff, bOff, oOff, undefined, { coStart: 0, coEnd: 10, rowStart: 12, rowEnd: 21 });
+    const scratch = memory.alloc(desc.scratchBytes);
+    const source = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const { module, memory, params, kernel, scratch } = workerData;
+      const inst = new WebAssembly.Instance(module, { env: { memory } });
+      const words = new Int32Array(memory.buffer, scratch, ${PARAM_WORDS});
+      words.set(params);
+      words[${P_SCRATCH}] = scratch + ${PARAM_WORDS * 4};
+      inst.exports[kernel](scratch);
+      parentPort.postMessage('done');
+    `;
+    const worker = new Worker(source, { eval: true, workerData: { module, memory: memory.memory, params: desc.params, kernel: desc.kernel, scratch } });
+    winogradConv2d(main, g, xOff, uOff, bOff, oOff, undefined, { coStart: 0, coEnd: 10, rowStart: 0, rowEnd: 12 });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    const ours = memory.f32(oOff, n).slice();
+    for (const off of [xOff, uOff, bOff, oOff, scratch]) memory.free(off);
+    let maxRef = 0, maxErr = 0;
+    for (let i = 0; i < n; i++) {
+      maxRef = Math.max(maxRef, Math.abs(ref[i]!));
+      maxErr = Math.max(maxErr, Number.isNaN(ours[i]!) ? Infinity : Math.abs(ours[i]! - ref[i]!));
+    }
+    expect(maxErr / maxRef).toBeLessThanOrEqual(TOLERANCE);
+  });
 });
