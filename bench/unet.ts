@@ -9,7 +9,7 @@
  * of a batch, images/s); ratios ours/onnxruntime as speed (> 1 = ours faster); peak RSS of the process and the
  * session's planned shared-memory bytes. Implementations are interleaved within each round.
  *
- *   npm run bench -- unet [--only 16|64] [--iters N] [--batch N] [--no-dispatch]
+ *   npm run bench -- unet [--only 16|64] [--iters N] [--batch N] [--precision exact|fast|both] [--no-dispatch]
  *
  * Defaults keep the whole run near 3 minutes on 2 cores: base 16 @256² (5 iterations, batch 8) and base 64 @512²
  * (1 iteration, batch 2: one such image is ~390 GFLOP).
@@ -247,6 +247,8 @@ export async function main(args: string[]): Promise<void> {
   const only = arg(args, '--only');
   const itersArg = arg(args, '--iters');
   const batchArg = arg(args, '--batch');
+  const precisionArg = arg(args, '--precision') ?? 'both';
+  const precisions = precisionArg === 'both' ? (['exact', 'fast'] as const) : ([precisionArg as 'exact' | 'fast'] as const);
   const configs: Config[] = [
     { name: 'base 16 @256²', base: 16, size: 256, iters: 5, batch: 8 },
     { name: 'base 64 @512²', base: 64, size: 512, iters: 1, batch: 2 },
@@ -271,10 +273,10 @@ export async function main(args: string[]): Promise<void> {
     type Impl = { impl: string; threads: number; run: (x: Tensor) => Promise<Float32Array>; close: () => Promise<void> };
     const impls: Impl[] = [];
     const plans: Record<string, unknown> = {};
-    for (const precision of ['exact', 'fast'] as const) {
+    for (const precision of precisions) {
       for (const workers of [1, 2]) {
         const s = await createSession(model, { workers, precision });
-        if (precision === 'exact') plans[`workers=${workers}`] = s.plan(xb.shape);
+        if (precision === precisions[0]) plans[`workers=${workers}`] = s.plan(xb.shape);
         impls.push({ impl: `ours ${precision}`, threads: workers, run: async (x) => (await s.run(x)).data, close: () => s.close() });
       }
     }
@@ -291,9 +293,10 @@ export async function main(args: string[]): Promise<void> {
     }
     // Warm-up (tier-up, page faults of the small plan) and the output comparison.
     for (const im of impls) await im.run(c.size > 256 ? warm : x1);
-    const exactOut = await impls[0]!.run(x1);
-    const fastOut = await impls[2]!.run(x1);
-    const ortOut = await impls[4]!.run(x1);
+    const ours = impls.filter((im) => im.impl.startsWith('ours'));
+    const exactOut = await ours[0]!.run(x1);
+    const fastOut = await ours[ours.length - 1]!.run(x1);
+    const ortOut = await impls.find((im) => im.impl === 'onnxruntime-node')!.run(x1);
     let maxDiff = 0, maxDiffFast = 0, maxAbs = 0;
     for (let i = 0; i < ortOut.length; i++) {
       maxDiff = Math.max(maxDiff, Math.abs(exactOut[i]! - ortOut[i]!));
@@ -335,9 +338,9 @@ export async function main(args: string[]): Promise<void> {
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    const ortRow = rows.find((o) => o.config === r.config && o.impl === 'onnxruntime-node' && o.threads === r.threads)!;
+    const ortRow = rows.find((o) => o.config === r.config && o.impl === 'onnxruntime-node' && o.threads === r.threads);
     const one = rows.find((o) => o.config === r.config && o.impl === r.impl && o.threads === 1)!;
-    const vs = r.impl.startsWith('ours') ? `${f(ortRow.singleBestMs / r.singleBestMs, 2)} / ${f(r.imagesPerSecond / ortRow.imagesPerSecond, 2)}` : '';
+    const vs = r.impl.startsWith('ours') && ortRow !== undefined ? `${f(ortRow.singleBestMs / r.singleBestMs, 2)} / ${f(r.imagesPerSecond / ortRow.imagesPerSecond, 2)}` : '';
     const su = r.threads === 2 ? `${f(one.singleBestMs / r.singleBestMs, 2)} / ${f(r.imagesPerSecond / one.imagesPerSecond, 2)}` : '';
     lines.push(`| ${r.config} | ${r.impl} | ${r.threads} | ${f(r.singleBestMs)} | ${f(r.singleMedianMs)} | ${f(r.gflops)} | ${r.batch} | ${f(r.batchMs)} | ${f(r.imagesPerSecond, 2)} | ${f(r.cpuMsPerImage, 0)} | ${vs} | ${su} |`);
   }
