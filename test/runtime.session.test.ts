@@ -60,7 +60,7 @@ describe.each([1, 2])('workers=%i: the session equals the single-thread executor
     expectIdentical(await st.run(x), oracle(transpose, x).output!);
   });
 
-  it('transpose U-Net, x=[5,3,40,56] (batch: whole images per worker)', async () => {
+  it('transpose U-Net, x=[5,3,40,56] (batch: whole images per worker, the odd last image split across workers)', async () => {
     const x = input([5, 3, 40, 56], 1);
     expectIdentical(await st.run(x), oracle(transpose, x).output!);
   });

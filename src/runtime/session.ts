@@ -360,23 +360,30 @@ class PooledSession implements Session {
     for (const o of layout.outputs) results[o.name] = new Tensor(entry.wholeBatch ? o.shape : [n, ...o.shape.slice(1)]);
     const perImageIn = layout.input.floats;
     const state = { next: 0, failed: null as unknown };
-    const laneLoop = async (l: number): Promise<void> => {
+    // Whole images on `lanes` lanes while every lane gets one; the remainder (and a single image) runs one image at
+    // a time with every worker on it, so no worker idles at the end of an odd batch.
+    const parallel = lanes > 1 ? images - (images % lanes) : 0;
+    const runImage = async (l: number, img: number, participants: number): Promise<void> => {
       const lane = this.lanes[l]!;
+      // Input in, run, outputs out (views re-derived: the memory may have grown).
+      this.memory.f32(lane.arena + layout.input.offset, perImageIn).set(x.data.subarray(img * perImageIn, (img + 1) * perImageIn));
+      await this.runLane(layout, lane, participants, l, state);
+      if (state.failed !== null) return;
+      for (const o of layout.outputs) {
+        const len = sizeOf(o.shape);
+        results[o.name]!.data.set(this.memory.f32((o.ref.a === 1 ? lane.arena : 0) + o.ref.o, len), img * len);
+      }
+    };
+    const laneLoop = async (l: number): Promise<void> => {
       for (;;) {
         if (state.failed !== null) return;
         const img = state.next++;
-        if (img >= images) return;
-        // Input in, run, outputs out (views re-derived: the memory may have grown).
-        this.memory.f32(lane.arena + layout.input.offset, perImageIn).set(x.data.subarray(img * perImageIn, (img + 1) * perImageIn));
-        const participants = lanes === 1 ? this.workers : 1;
-        await this.runLane(layout, lane, participants, l, state);
-        for (const o of layout.outputs) {
-          const len = sizeOf(o.shape);
-          results[o.name]!.data.set(this.memory.f32((o.ref.a === 1 ? lane.arena : 0) + o.ref.o, len), img * len);
-        }
+        if (img >= parallel) return;
+        await runImage(l, img, 1);
       }
     };
-    await Promise.all(Array.from({ length: lanes }, (_, l) => laneLoop(l)));
+    await Promise.all(Array.from({ length: parallel > 0 ? lanes : 0 }, (_, l) => laneLoop(l)));
+    for (let img = parallel; img < images && state.failed === null; img++) await runImage(0, img, this.workers);
     if (state.failed !== null) {
       const cause = state.failed as Error;
       throw new UnetError(
