@@ -93,8 +93,13 @@ function planeStride(bytes: number): number {
 /** L2 budget for one block's V and M (the machine's L2 is 512 KiB per core; leave room for U and the input). */
 const BLOCK_BUDGET_BYTES = 320 * 1024;
 
-/** Panels (of 8 tiles) transformed per block: as many as keep V and M within the L2 budget, 1 to 4. */
+/**
+ * Panels (of 8 tiles) transformed per block: as many as keep V and M within the L2 budget, 1 to 4; but 4 when the
+ * transformed weights exceed 4 MiB (≥ 256→256), which every block streams from memory once: there, fewer blocks
+ * win (512→512 @32²: 1 panel 53–69 ms, 4 panels 35–46 ms) although V and M spill to L3.
+ */
 export function winogradBlockPanels(g: Conv2dGeometry): number {
+  if (packedWinogradFloats(g) * 4 > 4 * 1024 * 1024) return 4;
   const perPanel = 36 * (g.inChannels + Math.ceil(g.outChannels / 4) * 4) * 32;
   return Math.max(1, Math.min(4, Math.floor(BLOCK_BUDGET_BYTES / perPanel)));
 }
