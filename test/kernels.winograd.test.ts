@@ -4,7 +4,7 @@ import {
   compileKernels, KernelInstance, KernelMemory, PARAM_WORDS, P_SCRATCH, relaxedSimdSupported, type Epilogue, type WorkRange,
 } from '../src/kernels/index.js';
 import {
-  chooseConvAlgorithm, directCostNs, packedWinogradFloats, winogradCostNs, packWinogradWeights, supportsWinograd, winogradConv2d, winogradConv2dDescriptor,
+  chooseConvAlgorithm, directCostNs, packedWinogradFloats, winogradCostNs, packWinogradWeights, supportsWinograd, winogradBlockPanels, winogradConv2d, winogradConv2dDescriptor, winogradScratchBytes,
 } from '../src/kernels/winograd.js';
 import { WasmBackend } from '../src/kernels/backend.js';
 import { runGraph } from '../src/graph/execute.js';
@@ -235,6 +235,14 @@ describe('chooseConvAlgorithm', () => {
     expect(chooseConvAlgorithm(geometry([1, 256, 2, 2], 256, { kind: 'same' }))).toBe('direct');
     expect(chooseConvAlgorithm(geometry([1, 256, 8, 8], 256, { kind: 'same' }))).toBe('winograd');
     expect(chooseConvAlgorithm(geometry([1, 64, 16, 16], 64, { kind: 'same' }))).toBe('winograd');
+  });
+  it('block size: V and M of a block fit the L2 budget (1–4 panels), 4 panels once U exceeds 4 MiB', () => {
+    expect(winogradBlockPanels(geometry([1, 32, 64, 64], 32, { kind: 'same' }))).toBe(4);
+    expect(winogradBlockPanels(geometry([1, 64, 64, 64], 64, { kind: 'same' }))).toBe(2);
+    expect(winogradBlockPanels(geometry([1, 128, 64, 64], 128, { kind: 'same' }))).toBe(1);
+    expect(winogradBlockPanels(geometry([1, 512, 32, 32], 512, { kind: 'same' }))).toBe(4);
+    const g = geometry([1, 64, 64, 64], 64, { kind: 'same' });
+    expect(winogradScratchBytes(g, 4)).toBeGreaterThan(winogradScratchBytes(g, 2));
   });
   it('compares modelled costs: Winograd ≥ 2× cheaper on the U-Net layers, batch scales both', () => {
     const g = geometry([1, 64, 128, 128], 64, { kind: 'same' });
