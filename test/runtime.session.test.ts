@@ -95,6 +95,17 @@ describe('PyTorch fixtures through the session (2 workers)', () => {
     });
   }
 
+  it('createSession(path) loads the model itself (unet_t_c1_b4_d3 folder)', async () => {
+    const m = models[0]!;
+    const s = await createSession(join(MODELS, m.dir), { workers: 1 });
+    try {
+      const x = readF32(join(MODELS, m.dir, m.input.file), m.input.shape);
+      expectIdentical(await s.run(x), oracle(await loadModel(join(MODELS, m.dir)), x).output!);
+    } finally {
+      await s.close();
+    }
+  });
+
   interface ImportSpec {
     name: string;
     file: string;
@@ -230,6 +241,17 @@ describe('refusals (before any work)', () => {
     }
     expect(() => resolveSessionOptions({ blocksPerWorker: 0 })).toThrow(expect.objectContaining({ message: expect.stringMatching(/blocksPerWorker/) }));
     expect(resolveSessionOptions({}).workers).toBeGreaterThanOrEqual(1);
+  });
+
+  it('close() while a run is in flight lets it finish, then refuses new runs', async () => {
+    const model = unetModel({ inChannels: 3, classes: 1, base: 4, depth: 2, upMode: 'transpose' });
+    const t = await createSession(model, { workers: 2 });
+    const x = input([2, 3, 32, 32]);
+    const pending = t.run(x);
+    const closing = t.close();
+    expectIdentical(await pending, oracle(model, x).output!);
+    await closing;
+    await expect(t.run(x)).rejects.toMatchObject({ code: 'ERR_CLOSED' });
   });
 
   it('after close() → ERR_CLOSED', async () => {

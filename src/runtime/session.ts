@@ -350,7 +350,8 @@ class PooledSession implements Session {
   }
 
   private async execute(x: Tensor, entry: Entry): Promise<Record<string, Tensor>> {
-    if (this.closed || this.pool === null) throw new UnetError(ErrorCode.CLOSED, `session.run: the session of ${this.model.meta.name} is closed`);
+    // Runs queued before close() still run: close() waits for them before it stops the pool.
+    if (this.pool === null) throw new UnetError(ErrorCode.CLOSED, `session.run: the session of ${this.model.meta.name} is closed`);
     const { layout } = entry;
     const n = x.shape[0]!;
     const images = entry.wholeBatch ? 1 : n;
