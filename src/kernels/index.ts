@@ -20,7 +20,10 @@
  * words (the `P_*` indices below; P_SLOPE holds f32 bits) that lives in the calling thread's scratch. They
  * compute one image: output channels [P_CO_START, P_CO_END) × output rows [P_ROW_START, P_ROW_END), writing only
  * there, so threads can split a layer into disjoint blocks on the same memory. Each thread passes its own
- * scratch (P_SCRATCH): the im2col/B panel, the 4×8 tile, padded rows (sizes: `conv2dScratchBytes` & co).
+ * scratch (P_SCRATCH): a block of up to 16 im2col B panels (K×8 floats each, ≤ ~256 KiB in all), offset tables,
+ * the 4×8 tile, or the depthwise kernel's ring of padded rows (sizes: `conv2dScratchBytes` & co; the JS side
+ * never needs more than those functions say). As plain data for workers: {@link conv2dDescriptor} /
+ * {@link convTranspose2dDescriptor} → {@link KernelInstance.run} on the worker's own instance and scratch.
  * Pool/elementwise kernels take plain arguments (offsets, sizes, a plane/row range).
  *
  * ## Packed weights (packed once, see ./pack.ts)
