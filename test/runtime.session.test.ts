@@ -196,6 +196,7 @@ describe('memory plan', () => {
 
   it('is cached per shape and scales with the image area', () => {
     const a = s.plan([1, 3, 64, 64]);
+    expect(a.lanes).toBe(1);
     expect(s.plan([7, 3, 64, 64]).arenaBytes).toBe(a.arenaBytes);
     expect(s.plan([1, 3, 128, 128]).arenaBytes).toBe(4 * a.arenaBytes);
   });

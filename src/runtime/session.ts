@@ -68,7 +68,7 @@ export interface SessionPlanInfo {
   readonly constantBytes: number;
   /** Scratch bytes per worker. */
   readonly scratchBytes: number;
-  /** Lanes (images in flight) a batch of `workers` images would use. */
+  /** Lanes (images in flight at once) the batch of `shape` uses: min(N, workers), fewer if memory is short. */
   readonly lanes: number;
   /** Planned shared-memory bytes: constants + lanes × arena + workers × scratch. */
   readonly sharedBytes: number;
@@ -236,7 +236,7 @@ class PooledSession implements Session {
     if (this.closed) throw new UnetError(ErrorCode.CLOSED, `session.plan: the session of ${this.model.meta.name} is closed`);
     if (!Array.isArray(shape)) throw invalidType('session.plan', 'shape', 'an array [N, C, H, W]', shape);
     const e = this.check(null, shape);
-    const lanes = e.wholeBatch ? 1 : Math.min(this.workers, this.maxLanes(e.layout.plan.arenaBytes));
+    const lanes = e.wholeBatch ? 1 : Math.min(shape[0]!, this.workers, this.maxLanes(e.layout.plan.arenaBytes));
     const p = e.layout.plan;
     return {
       inputShape: e.layout.inputShape,
