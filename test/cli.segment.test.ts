@@ -258,15 +258,15 @@ describe('interruptions', () => {
     expect(listFiles(out).filter((f) => f.includes('.unet-tmp-'))).toEqual([]);
   });
 
-  it('SIGINT stops cleanly: exit 130, a summary, no temp files, every written output complete', async () => {
-    const input = path.join(work, 'int-in');
-    const out = path.join(work, 'int-out');
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s stops cleanly: exit 130, a summary, no temp files, every written output complete', async (signal) => {
+    const input = path.join(work, `${signal}-in`);
+    const out = path.join(work, `${signal}-out`);
     await makeBatch(input, 24);
     const child = spawn(process.execPath, [BIN, 'segment', input, '-o', out, '--model', MODEL], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     await waitFor(() => listFiles(out).length > 0, 60_000);
-    child.kill('SIGINT');
+    child.kill(signal);
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     expect(code).toBe(130);
     expect(stderr).toMatch(/Interrupted: \d+ ok/);
