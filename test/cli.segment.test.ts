@@ -184,6 +184,16 @@ describe('unet segment options and usage', () => {
     expect(meta.depth).toBe('ushort');
   });
 
+  it.skipIf(!existsSync(path.join(ROOT, 'weights', 'model.json')))('without --model the embedded model is found from any working directory', async () => {
+    const sample = path.join(ROOT, 'samples', 'nuclei-dim-16bit.tif');
+    const r = unet(['segment', sample, '-o', 'default-model', '--json']);
+    expect(r.code).toBe(0);
+    const item = JSON.parse(r.stdout.trim().split('\n')[0]!);
+    expect(item).toMatchObject({ status: 'ok', width: 500, height: 416 });
+    expect(item.coverage).toBeGreaterThan(0.01);
+    expect(item.coverage).toBeLessThan(0.5);
+  });
+
   it('a file named explicitly that does not exist fails alone (exit 1)', () => {
     const r = unet(['segment', 'tree/a.png', 'tree/missing.png', '-o', 'miss', '--model', MODEL]);
     expect(r.code).toBe(1);
