@@ -12,7 +12,10 @@ import { toNetworkPlanes } from '../src/pipeline/preprocess.js';
 import { planAxis } from '../src/pipeline/tiling.js';
 import { postprocess } from '../src/pipeline/postprocess.js';
 import { encodePng } from '../src/pipeline/png.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runGraph } from '../src/graph/execute.js';
+import { loadModel } from '../src/models/load.js';
 import { interpolate } from '../src/ops/functional.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { encodePicture, encodeTiff16, pictureRgb, tinyUnet } from './pipeline.helpers.js';
@@ -21,6 +24,7 @@ import { encodePicture, encodeTiff16, pictureRgb, tinyUnet } from './pipeline.he
 beforeAll(() => ensureBuilt(), 300_000);
 
 const model = tinyUnet();
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'models');
 
 describe('options are resolved once, with one defaults table', () => {
   it('no options -> the defaults (embedded model path, mask only, 100 MP guard)', () => {
@@ -147,6 +151,15 @@ describe('segment', () => {
     const r = await p.segment(await encodePicture(70, 50, 'webp'));
     expect(r.network).toMatchObject({ width: 32, height: 32 });
     expect([r.width, r.height]).toEqual([70, 50]);
+    await p.close();
+  });
+
+  it('a graph with a fixed input size (ONNX export at 37×45) gets every image fitted to it, untiled', async () => {
+    const fixed = await loadModel(path.join(FIXTURES, 'unet_t_c1_b4_d3', 'model.onnx'));
+    const p = await createPipeline({ model: fixed });
+    const r = await p.segment(await encodePicture(90, 61, 'png'));
+    expect(r.network).toEqual({ height: 37, width: 45, tiles: 1 });
+    expect([r.width, r.height]).toEqual([90, 61]);
     await p.close();
   });
 

@@ -112,6 +112,8 @@ class PipelineImpl implements Pipeline {
   private readonly engine: Engine;
   private closed = false;
   private readonly want: ReadonlySet<OutputKind>;
+  /** [h, w] when the graph only takes one input size (some ONNX exports): every image is fitted to it. */
+  private readonly fixedSize: readonly [number, number] | null;
 
   constructor(opts: FilledPipelineOptions, model: Model, engine: Engine) {
     this.options = opts;
@@ -119,6 +121,10 @@ class PipelineImpl implements Pipeline {
     this.engine = engine;
     this.want = new Set(opts.outputs);
     this.classes = engine.classes;
+    const declared = model.graph.inputs[0]?.shape ?? [];
+    const h = declared[2];
+    const w = declared[3];
+    this.fixedSize = !model.specialize && typeof h === 'number' && typeof w === 'number' ? [h, w] : null;
   }
 
   async segment(input: string | Buffer | Uint8Array, options: SegmentOptions = {}): Promise<SegmentResult> {
@@ -143,8 +149,10 @@ class PipelineImpl implements Pipeline {
     // Native resolution reads normalized rows straight from the decoded pixels, tile by tile; resize policies
     // materialize the (usually smaller) resampled planes.
     let planes: PlaneSource = imageSource(img, meta.input, name);
-    const policy = o.resize === 'model' ? meta.input.resize : o.resize;
-    if (policy === 'fit') {
+    const policy = this.fixedSize ? 'fixed' : o.resize === 'model' ? meta.input.resize : o.resize;
+    if (this.fixedSize) {
+      planes = planesSource(resizePlanes(materialize(planes), this.fixedSize[0], this.fixedSize[1]));
+    } else if (policy === 'fit') {
       const size = o.size ?? meta.input.size;
       if (!size) {
         throw new UnetError(ErrorCode.INVALID_ARG_VALUE, `${name}: the 'fit' resize policy needs a size; the model has none, pass size [h, w]`);
@@ -157,8 +165,9 @@ class PipelineImpl implements Pipeline {
     }
     const t2 = performance.now();
 
-    const multiple = Math.max(1, meta.input.multiple);
-    let tile = o.tile === null ? meta.input.tileSize : o.tile === false ? 0 : o.tile;
+    // A fixed-size network gets exactly its size: no stride padding, no tiles.
+    const multiple = this.fixedSize ? 1 : Math.max(1, meta.input.multiple);
+    let tile = this.fixedSize ? 0 : o.tile === null ? meta.input.tileSize : o.tile === false ? 0 : o.tile;
     if (tile > 0) tile = Math.max(multiple, Math.floor(tile / multiple) * multiple);
     const overlap = Math.min(o.tileOverlap ?? meta.input.tileOverlap, Math.floor(tile / 2) - 1);
     const logits = await runTiled(planes, (x) => this.engine.run(x), {
