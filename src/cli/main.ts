@@ -74,4 +74,12 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) void main(process.argv.slice(2));
+if (isEntryPoint()) {
+  // `unet segment … --json | head`: a closed pipe stops the run quietly, with the status a shell gives a process
+  // killed by SIGPIPE (128 + 13), instead of a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+    throw e;
+  });
+  void main(process.argv.slice(2));
+}
