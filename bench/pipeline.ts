@@ -63,7 +63,7 @@ export async function main(args: string[]): Promise<void> {
     }
     for await (const item of p.segmentMany(inputs(), { concurrency: workers + 1 })) {
       if (item.error) throw item.error;
-      await encodeOutput('mask', item.result, { precision: 8, overlayFormat: 'jpg', overlayOpacity: 0.5, output: p.meta.output, classes: p.classes });
+      await encodeOutput('mask', item.result, { probBits: 8, overlayFormat: 'jpg', overlayOpacity: 0.5, output: p.meta.output, classes: p.classes });
       done++;
       const rss = process.memoryUsage.rss();
       peak = Math.max(peak, rss);

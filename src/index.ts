@@ -43,10 +43,10 @@ export type {
 } from './pipeline/pipeline.js';
 export {
   resolvePipelineOptions, DEFAULT_PIPELINE_OPTIONS, DEFAULT_MODEL_PATH, OUTPUT_KINDS, OUTPUT_KIND_NAMES, RESIZE_MODES,
-  PRECISIONS, OVERLAY_FORMATS,
+  PRECISIONS, OVERLAY_FORMATS, PROB_BITS,
 } from './pipeline/options.js';
 export type {
-  PipelineOptions, FilledPipelineOptions, OutputKind, OutputKindInfo, ResizeMode as PipelineResizeMode, Precision, OverlayFormat,
+  PipelineOptions, FilledPipelineOptions, OutputKind, OutputKindInfo, ResizeMode as PipelineResizeMode, Precision, OverlayFormat, ProbBits,
   PadMode as PipelinePadMode,
 } from './pipeline/options.js';
 export { encodeOutput, outputFileName, writeFileAtomic, cleanStaleTempFiles } from './pipeline/writers.js';

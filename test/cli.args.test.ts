@@ -41,6 +41,7 @@ describe('buildArgv', () => {
       output: ['mask'],
       workers: DEFAULT_PIPELINE_OPTIONS.workers,
       maxPixels: DEFAULT_PIPELINE_OPTIONS.maxPixels,
+      probBits: DEFAULT_PIPELINE_OPTIONS.probBits,
       precision: DEFAULT_PIPELINE_OPTIONS.precision,
       resize: DEFAULT_PIPELINE_OPTIONS.resize,
       padMode: DEFAULT_PIPELINE_OPTIONS.padMode,
@@ -49,15 +50,26 @@ describe('buildArgv', () => {
     expect(a.model).toBeUndefined();
   });
 
-  it('segment: --precision 16 and --tile 0 parse as numbers', async () => {
-    const a = await parseSegment(['a.png', '-o', 'out', '--precision', '16', '--tile', '0', '--max-pixels', '300000000']);
-    expect([a.precision, a.tile, a.maxPixels]).toEqual([16, 0, 300_000_000]);
+  it('segment: --prob-bits 16 and --tile 0 parse as numbers', async () => {
+    const a = await parseSegment(['a.png', '-o', 'out', '--prob-bits', '16', '--tile', '0', '--max-pixels', '300000000']);
+    expect([a.probBits, a.tile, a.maxPixels]).toEqual([16, 0, 300_000_000]);
+  });
+
+  it("segment: --precision takes the engine's numeric mode, 'fast' by default", async () => {
+    expect((await parseSegment(['a.png', '-o', 'out'])).precision).toBe('fast');
+    expect((await parseSegment(['a.png', '-o', 'out', '--precision', 'exact'])).precision).toBe('exact');
+    expect(segment.toPipelineOptions(await parseSegment(['a.png', '-o', 'out', '--precision', 'exact', '--prob-bits', '16']), '/')).toMatchObject({
+      precision: 'exact',
+      probBits: 16,
+    });
   });
 
   it.each([
     [['a.png'], /Missing required argument: out-dir/],
     [['a.png', '-o', 'o', '--resize', 'stretch'], /Invalid values:[\s\S]*resize/],
-    [['a.png', '-o', 'o', '--precision', '12'], /Invalid values:[\s\S]*precision/],
+    [['a.png', '-o', 'o', '--prob-bits', '12'], /Invalid values:[\s\S]*prob-bits/],
+    [['a.png', '-o', 'o', '--precision', 'foo'], /Invalid values:[\s\S]*precision/],
+    [['a.png', '-o', 'o', '--precision', '16'], /Invalid values:[\s\S]*precision/],
     [['a.png', '-o', 'o', '--output', 'mask,nope'], /but received "nope"/],
     [['a.png', '-o', 'o', '--what'], /Unknown argument: what/],
   ])('segment %j -> UsageError', async (args, re) => {
@@ -89,6 +101,7 @@ describe('check (cross-option rules)', () => {
     [{ tile: 64, tileOverlap: 32 }, /Expected --tile-overlap < tile\/2 \(32\) but received 32/],
     [{ maxPixels: 0 }, /Expected --max-pixels to be an integer >= 1 but received 0/],
     [{ concurrency: 0 }, /Expected --concurrency to be an integer >= 1 but received 0/],
+    [{ precision: 'foo' }, /Expected --precision to be one of exact, fast but received foo/],
     [{ inputs: [] }, /at least one input/],
     [{ outDir: ' ' }, /--out-dir must not be empty/],
   ])('%j is a usage error', (o, re) => {

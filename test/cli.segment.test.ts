@@ -176,12 +176,22 @@ describe('unet segment options and usage', () => {
     expect(r.stderr).toMatch(/4 ok, 0 skipped, 0 failed of 4 in [\d.]+ s \([\d.]+ images\/s\)/);
   });
 
-  it('globs: "tree/**/*16.*" matches below the static prefix; --precision 16 writes 16-bit probabilities', async () => {
-    const r = unet(['segment', 'tree/**/*16.*', '-o', 'glob', '--model', MODEL, '--output', 'prob', '--precision', '16']);
+  it('globs: "tree/**/*16.*" matches below the static prefix; --prob-bits 16 writes 16-bit probabilities', async () => {
+    const r = unet(['segment', 'tree/**/*16.*', '-o', 'glob', '--model', MODEL, '--output', 'prob', '--prob-bits', '16']);
     expect(r.code).toBe(0);
     expect(listFiles(path.join(work, 'glob'))).toEqual(['nested/e16.prob.png', 'nested/f16.prob.png']);
     const meta = await sharp(path.join(work, 'glob', 'nested', 'f16.prob.png')).metadata();
     expect(meta.depth).toBe('ushort');
+  });
+
+  it('--precision exact runs the direct convolutions (exit 0); --precision foo is a usage error (exit 2)', () => {
+    const ok = unet(['segment', 'tree/a.png', '-o', 'exact', '--model', MODEL, '--precision', 'exact']);
+    expect(ok.code).toBe(0);
+    expect(listFiles(path.join(work, 'exact'))).toEqual(['a.mask.png']);
+    const bad = unet(['segment', 'tree/a.png', '-o', 'foo', '--model', MODEL, '--precision', 'foo']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Invalid values:[\s\S]*precision[\s\S]*"foo"[\s\S]*"exact", "fast"/);
+    expect(existsSync(path.join(work, 'foo'))).toBe(false);
   });
 
   it.skipIf(!existsSync(path.join(ROOT, 'weights', 'model.json')))('without --model the embedded model is found from any working directory', async () => {
@@ -223,6 +233,10 @@ describe('unet segment options and usage', () => {
     for (const k of ['mask', 'prob', 'classes', 'overlay', 'cutout']) expect(r.stdout).toMatch(new RegExp(`^\\s+${k}\\s`, 'm'));
     expect(r.stdout).toMatch(/Examples:/);
     expect(r.stdout).toMatch(/--max-pixels/);
+    expect(r.stdout).toMatch(/--prob-bits\s+bits of the prob output/);
+    const words = (s: string): RegExp => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+'));
+    expect(r.stdout).toMatch(words('--precision numeric mode of the engine. fast: Winograd for 3×3 convolutions, within ~1e-5 relative of exact'));
+    expect(r.stdout).toMatch(words('images in flight at once (default: workers + 1; unet watch: workers)'));
   });
 });
 

@@ -33,6 +33,7 @@ describe('options are resolved once, with one defaults table', () => {
     expect(o.model).toMatch(/weights$/);
     expect(o.outputs).toEqual(['mask']);
     expect(o.maxPixels).toBe(100_000_000);
+    expect([o.precision, o.probBits]).toEqual(['fast', 8]);
     expect(Object.isFrozen(o)).toBe(true);
   });
   it('outputs are deduplicated and put in table order', () => {
@@ -47,7 +48,9 @@ describe('options are resolved once, with one defaults table', () => {
     [{ resize: 'stretch' }, RangeError, /Expected one of 'model', 'native', 'fit', 'scale' for resize/],
     [{ tile: 8 }, RangeError, /\[16, 8192\] for tile but received 8/],
     [{ tile: 64, tileOverlap: 32 }, RangeError, /< tile\/2 \(32\) for tileOverlap but received 32/],
-    [{ precision: 12 }, RangeError, /Expected 8 or 16 .* for precision but received 12/],
+    [{ probBits: 12 }, RangeError, /Expected 8 or 16 .* for probBits but received 12/],
+    [{ precision: 'fastest' }, RangeError, /Expected one of 'exact', 'fast' for precision but received "fastest"/],
+    [{ precision: 16 }, RangeError, /Expected one of 'exact', 'fast' \(the bit depth of the prob output is probBits\) for precision but received 16/],
     [{ scale: 0 }, RangeError, /Expected a number in \(0, 8\] for scale but received 0/],
     [{ maxPixels: -1 }, RangeError, /maxPixels/],
     [{ model: 42 }, TypeError, /model/],
@@ -73,7 +76,7 @@ describe('segment', () => {
     // Threshold at the median probability so both classes occur (the weights are untrained).
     const sorted = Array.from(logits.data, (z) => 1 / (1 + Math.exp(-z))).sort((a, b) => a - b);
     const threshold = sorted[sorted.length >> 1]!;
-    const p = await createPipeline({ model, outputs: ['mask', 'prob'], threshold });
+    const p = await createPipeline({ model, outputs: ['mask', 'prob'], threshold, precision: 'exact' });
     const r = await p.segment(png);
     expect([r.width, r.height]).toEqual([40, 32]);
     let mismatches = 0;
@@ -91,6 +94,24 @@ describe('segment', () => {
     expect(r.network).toEqual({ height: 32, width: 40, tiles: 1 });
     expect(r.timings.total).toBeGreaterThan(0);
     await p.close();
+  });
+
+  it("precision 'fast' (the default) gives the probabilities of 'exact' within 1e-4, not bit for bit", async () => {
+    const png = await encodePicture(64, 64, 'png');
+    const exact = await createPipeline({ model, outputs: ['prob'], precision: 'exact' });
+    const fast = await createPipeline({ model, outputs: ['prob'] });
+    try {
+      expect(fast.options.precision).toBe('fast');
+      const a = (await exact.segment(png)).probabilities!;
+      const b = (await fast.segment(png)).probabilities!;
+      let max = 0;
+      for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+      expect(max).toBeLessThan(1e-4);
+      expect(max).toBeGreaterThan(0); // the option reaches the engine: Winograd rounds differently
+    } finally {
+      await exact.close();
+      await fast.close();
+    }
   });
 
   it('odd sizes are padded to the stride and cropped back (37×45 -> mask 37×45)', async () => {

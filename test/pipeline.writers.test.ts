@@ -44,13 +44,13 @@ describe('PNG encoder', () => {
 describe('encodeOutput', () => {
   const meta = defaultMeta(1, 1).output;
   const base = { width: 2, height: 1, mask: Uint8Array.of(0, 255) };
-  const opts = { precision: 8 as const, overlayFormat: 'jpg' as const, overlayOpacity: 0.5, output: meta, classes: 1 };
+  const opts = { probBits: 8 as const, overlayFormat: 'jpg' as const, overlayOpacity: 0.5, output: meta, classes: 1 };
 
   it('prob: 8-bit rounds p·255, 16-bit p·65535', async () => {
     const r = { ...base, probabilities: Float32Array.of(0.25, 1) };
     const p8 = await sharp(await encodeOutput('prob', r, opts)).extractChannel(0).raw().toBuffer();
     expect(Array.from(p8)).toEqual([64, 255]);
-    const p16 = await encodeOutput('prob', r, { ...opts, precision: 16 });
+    const p16 = await encodeOutput('prob', r, { ...opts, probBits: 16 });
     expect((await sharp(p16).metadata()).depth).toBe('ushort');
   });
 

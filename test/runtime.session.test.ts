@@ -1,6 +1,6 @@
 /**
- * The pooled session: outputs equal the single-thread executor bit for bit (same kernels, same order of
- * operations per output element) on one and two workers, for single images (layers split into blocks) and
+ * The pooled session: with precision 'exact', outputs equal the single-thread executor bit for bit (same kernels,
+ * same order of operations per output element) on one and two workers, for single images (layers split into blocks) and
  * batches (whole images per worker); the memory plan; refusals; a worker that dies mid-run.
  */
 import { readFileSync } from 'node:fs';
@@ -47,8 +47,8 @@ describe.each([1, 2])('workers=%i: the session equals the single-thread executor
   let st: Session;
   let sb: Session;
   beforeAll(async () => {
-    st = await createSession(transpose, { workers });
-    sb = await createSession(bilinear, { workers });
+    st = await createSession(transpose, { workers, precision: 'exact' });
+    sb = await createSession(bilinear, { workers, precision: 'exact' });
   });
   afterAll(async () => {
     await st.close();
@@ -84,7 +84,7 @@ describe('PyTorch fixtures through the session (2 workers)', () => {
     it(`${m.name} (model.json + safetensors), x=[${m.input.shape}]: equals the executor exactly and PyTorch within 1e-4·max|y|`, async () => {
       const model = await loadModel(join(MODELS, m.dir));
       const x = readF32(join(MODELS, m.dir, m.input.file), m.input.shape);
-      const s = await createSession(model, { workers: 2 });
+      const s = await createSession(model, { workers: 2, precision: 'exact' });
       try {
         const y = await s.run(x);
         expectIdentical(y, oracle(model, x).output!);
@@ -97,7 +97,7 @@ describe('PyTorch fixtures through the session (2 workers)', () => {
 
   it('createSession(path) loads the model itself (unet_t_c1_b4_d3 folder)', async () => {
     const m = models[0]!;
-    const s = await createSession(join(MODELS, m.dir), { workers: 1 });
+    const s = await createSession(join(MODELS, m.dir), { workers: 1, precision: 'exact' });
     try {
       const x = readF32(join(MODELS, m.dir, m.input.file), m.input.shape);
       expectIdentical(await s.run(x), oracle(await loadModel(join(MODELS, m.dir)), x).output!);
@@ -115,7 +115,7 @@ describe('PyTorch fixtures through the session (2 workers)', () => {
   for (const spec of imports.filter((s) => s.file.includes('opset17'))) {
     it(`${spec.file}: runOutputs gives every output by name, equal to the executor and PyTorch (1e-4·max|y|)`, async () => {
       const model = await loadOnnx(join(IMPORT, spec.file));
-      const s = await createSession(model, { workers: 2 });
+      const s = await createSession(model, { workers: 2, precision: 'exact' });
       try {
         for (const c of spec.cases) {
           const x = readF32(join(IMPORT, c.input.file), c.input.shape);
@@ -164,6 +164,19 @@ describe("precision 'fast': Winograd F(4×4,3×3) for the 3×3 convs", () => {
       const exact = oracle(model, x).output!;
       expect(relError(y.data, exact.data)).toBeLessThan(1e-4);
       expect(firstDifference(y.data, exact.data)).not.toBe(-1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("is the default: a session without `precision` runs 'fast', within 2e-4·max|y| of the exact executor (fixture)", async () => {
+    expect(resolveSessionOptions({}).precision).toBe('fast');
+    const m = models[0]!;
+    const model = await loadModel(join(MODELS, m.dir));
+    const x = readF32(join(MODELS, m.dir, m.input.file), m.input.shape);
+    const s = await createSession(model, { workers: 1 });
+    try {
+      expect(relError((await s.run(x)).data, oracle(model, x).output!.data)).toBeLessThan(2e-4);
     } finally {
       await s.close();
     }
@@ -246,7 +259,7 @@ describe('refusals (before any work)', () => {
 
   it('close() while a run is in flight lets it finish, then refuses new runs', async () => {
     const model = unetModel({ inChannels: 3, classes: 1, base: 4, depth: 2, upMode: 'transpose' });
-    const t = await createSession(model, { workers: 2 });
+    const t = await createSession(model, { workers: 2, precision: 'exact' });
     const x = input([2, 3, 32, 32]);
     const pending = t.run(x);
     const closing = t.close();
@@ -266,7 +279,7 @@ describe('a worker that dies mid-run', () => {
   const model = unetModel({ inChannels: 3, classes: 2, base: 8, depth: 3, upMode: 'transpose' });
   let s: Session;
   beforeAll(async () => {
-    s = await createSession(model, { workers: 2 });
+    s = await createSession(model, { workers: 2, precision: 'exact' });
   });
   afterAll(async () => s.close());
 

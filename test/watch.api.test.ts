@@ -49,7 +49,7 @@ describe('watchFolder: what is processed', () => {
 
     const p = await createPipeline({ model });
     const r = await p.segment(path.join(input, 'b.png'));
-    const bytes = await encodeOutput('mask', r, { precision: 8, overlayFormat: 'jpg', overlayOpacity: 0.5, output: p.meta.output, classes: p.classes });
+    const bytes = await encodeOutput('mask', r, { probBits: 8, overlayFormat: 'jpg', overlayOpacity: 0.5, output: p.meta.output, classes: p.classes });
     await p.close();
     expect(Buffer.compare(readFileSync(path.join(outDir, outputFileName('b', 'mask', 'jpg'))), bytes)).toBe(0);
     const b = events.find((e) => e.rel === 'b.png')!;
@@ -117,6 +117,21 @@ describe('watchFolder: what is processed', () => {
     expect(maxInFlight).toBeLessThanOrEqual(2);
     expect(listTree(outDir).filter((f) => f.endsWith('.mask.png'))).toHaveLength(500);
     expect([...processedCounts(outDir).values()].every((n) => n === 1)).toBe(true);
+  }, 90_000);
+
+  it('without `concurrency`, at most as many images are in flight as the pipeline has workers (1 by default)', async () => {
+    const input = tempDir();
+    const outDir = tempDir();
+    const { w, events } = await start(input, { outDir, settleMs: 200 });
+    let maxInFlight = 0;
+    w.on('result', () => (maxInFlight = Math.max(maxInFlight, w.stats().inFlight)));
+    const img = await png(16, 16, 20);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => writeFile(path.join(input, `g${String(i).padStart(2, '0')}.png`), img)));
+    await waitFor(() => events.length >= 40, '40 results', 60_000);
+    await w.idle();
+    expect(events).toHaveLength(40);
+    expect(events.every((e) => e.status === 'ok')).toBe(true);
+    expect(maxInFlight).toBe(1);
   }, 90_000);
 
   it('a file renamed into the folder is picked up', async () => {

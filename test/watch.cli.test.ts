@@ -190,7 +190,7 @@ describe('unet watch on a terminal', () => {
     let stop: ((sig: string) => void) | null = null;
     const args = {
       inputDir: 'in', outDir: 'out', recursive: false, ignoreExisting: false, settle: 150, poll: false, model: MODEL, workers: 1,
-      output: ['mask'], resize: 'model', padMode: 'reflect', maxPixels: 1e8, precision: 8, overlayFormat: 'jpg', json: false, quiet: false,
+      output: ['mask'], resize: 'model', padMode: 'reflect', maxPixels: 1e8, probBits: 8, precision: 'fast', overlayFormat: 'jpg', json: false, quiet: false,
     } as WatchArgs;
     const done = runWatch(args, { stdout, stderr, cwd: root, onStop: (s) => ((stop = s), () => undefined) });
     await waitFor(() => err.includes('watching: 1 ok, 1 failed'), 'the status line', 30_000);

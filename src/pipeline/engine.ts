@@ -24,6 +24,8 @@ export interface Engine {
 export interface EngineOptions {
   /** Worker threads of the session. */
   readonly workers: number;
+  /** Numeric mode of the session: 'fast' (Winograd for eligible 3×3 convs) or 'exact' (direct convs only). */
+  readonly precision: 'exact' | 'fast';
 }
 
 /**
@@ -45,7 +47,7 @@ export async function createEngine(model: Model, options: EngineOptions): Promis
   if (outShape.length !== 4) {
     throw new UnetError(ErrorCode.MODEL_FORMAT, `${model.meta.name}: expected a 4-d output map but the model outputs [${outShape.join(',')}]`);
   }
-  const session = await createSession(model, { workers: options.workers });
+  const session = await createSession(model, { workers: options.workers, precision: options.precision });
   return {
     classes: outShape[1]!,
     run: (x: Tensor) => session.run(x),

@@ -2,7 +2,7 @@
  * Pipeline options: the public `PipelineOptions` (everything optional), one defaults constant, and the resolved,
  * validated, frozen `FilledPipelineOptions` built once by {@link resolvePipelineOptions} (STYLE rule 4).
  *
- * The frozen tables below (output kinds, resize policies, pad modes, precisions) are the single source for
+ * The frozen tables below (output kinds, resize policies, pad modes, prob bit depths, precisions) are the single source for
  * validation, the CLI's `choices` and the help text (STYLE rule 5).
  */
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,7 @@ export interface OutputKindInfo {
 /** The one table of output kinds: drives validation, CLI choices, help text and file names. */
 export const OUTPUT_KINDS: Readonly<Record<OutputKind, OutputKindInfo>> = Object.freeze({
   mask: Object.freeze({ kind: 'mask', ext: 'png', help: '8-bit grayscale PNG, 0 = background, 255 = foreground' }),
-  prob: Object.freeze({ kind: 'prob', ext: 'png', help: 'foreground probability as an 8- or 16-bit grayscale PNG (see --precision)' }),
+  prob: Object.freeze({ kind: 'prob', ext: 'png', help: 'foreground probability as an 8- or 16-bit grayscale PNG (see --prob-bits)' }),
   classes: Object.freeze({ kind: 'classes', ext: 'png', help: "indexed (palette) PNG of the class of each pixel, with the model's palette" }),
   overlay: Object.freeze({ kind: 'overlay', ext: 'jpg', help: 'the image blended with the coloured mask (JPEG; PNG with --overlay-format png)' }),
   cutout: Object.freeze({ kind: 'cutout', ext: 'png', help: 'RGBA PNG of the image with the mask as alpha' }),
@@ -43,8 +43,15 @@ export type PadMode = 'reflect' | 'zeros';
 export const PAD_MODES: readonly PadMode[] = Object.freeze(['reflect', 'zeros']);
 
 /** Bit depth of the probability output. */
-export type Precision = 8 | 16;
-export const PRECISIONS: readonly Precision[] = Object.freeze([8, 16]);
+export type ProbBits = 8 | 16;
+export const PROB_BITS: readonly ProbBits[] = Object.freeze([8, 16]);
+
+/**
+ * Numeric mode of the engine: 'fast' runs the eligible 3×3 convolutions on Winograd F(4×4, 3×3) (within ~1e-5
+ * relative of 'exact'); 'exact' uses the direct convolution everywhere.
+ */
+export type Precision = 'exact' | 'fast';
+export const PRECISIONS: readonly Precision[] = Object.freeze(['exact', 'fast']);
 
 /** Encoding of the overlay output. */
 export type OverlayFormat = 'jpg' | 'png';
@@ -83,6 +90,8 @@ export interface PipelineOptions {
   /** Refuse images with more pixels than this (decompression-bomb guard). Default 100 000 000. */
   maxPixels?: number;
   /** Bit depth of the probability output: 8 or 16. Default 8. */
+  probBits?: ProbBits;
+  /** Numeric mode of the engine: 'fast' (default, Winograd for 3×3 convs) or 'exact' (direct convs only). */
   precision?: Precision;
   /** Encoding of the overlay output. Default 'jpg'. */
   overlayFormat?: OverlayFormat;
@@ -103,6 +112,7 @@ export interface FilledPipelineOptions {
   readonly tile: number | false | null;
   readonly tileOverlap: number | null;
   readonly maxPixels: number;
+  readonly probBits: ProbBits;
   readonly precision: Precision;
   readonly overlayFormat: OverlayFormat;
   readonly overlayOpacity: number;
@@ -121,7 +131,8 @@ export const DEFAULT_PIPELINE_OPTIONS: FilledPipelineOptions = Object.freeze({
   tile: null,
   tileOverlap: null,
   maxPixels: 100_000_000,
-  precision: 8,
+  probBits: 8,
+  precision: 'fast',
   overlayFormat: 'jpg',
   overlayOpacity: 0.5,
 });
@@ -189,10 +200,20 @@ export function resolvePipelineOptions(options?: PipelineOptions | null): Filled
   }
 
   const maxPixels = o.maxPixels === undefined ? d.maxPixels : int('maxPixels', o.maxPixels, 1, Number.MAX_SAFE_INTEGER);
+  let probBits = d.probBits;
+  if (o.probBits !== undefined) {
+    if (o.probBits !== 8 && o.probBits !== 16) throw invalidParameter(WHERE, 'probBits', '8 or 16 (bits of the probability output)', o.probBits);
+    probBits = o.probBits;
+  }
   let precision = d.precision;
   if (o.precision !== undefined) {
-    if (o.precision !== 8 && o.precision !== 16) throw invalidParameter(WHERE, 'precision', '8 or 16 (bits of the probability output)', o.precision);
-    precision = o.precision;
+    const v: unknown = o.precision;
+    if (!(PRECISIONS as readonly unknown[]).includes(v)) {
+      // 8 and 16 were once the prob bit depth under this name: point at its new one.
+      const hint = v === 8 || v === 16 ? ' (the bit depth of the prob output is probBits)' : '';
+      throw invalidParameter(WHERE, 'precision', `one of ${PRECISIONS.map((p) => `'${p}'`).join(', ')}${hint}`, v);
+    }
+    precision = v as Precision;
   }
   const overlayFormat = o.overlayFormat === undefined ? d.overlayFormat : toChoice(WHERE, 'overlayFormat', o.overlayFormat, OVERLAY_FORMATS);
   let overlayOpacity = d.overlayOpacity;
@@ -213,6 +234,7 @@ export function resolvePipelineOptions(options?: PipelineOptions | null): Filled
     tile,
     tileOverlap,
     maxPixels,
+    probBits,
     precision,
     overlayFormat,
     overlayOpacity,

@@ -101,7 +101,7 @@ export function abortError(what: string): UnetError {
 export async function createPipeline(options?: PipelineOptions): Promise<Pipeline> {
   const opts = resolvePipelineOptions(options);
   const model: Model = typeof opts.model === 'string' ? await loadEngineModel(opts.model) : opts.model;
-  const engine = await createEngine(model, { workers: opts.workers });
+  const engine = await createEngine(model, { workers: opts.workers, precision: opts.precision });
   return new PipelineImpl(opts, model, engine);
 }
 

@@ -12,7 +12,7 @@ import { ErrorCode, UnetError } from '../errors.js';
 import type { ModelOutputMeta } from '../models/model.js';
 import type { DecodedImage } from './image.js';
 import { encodePng } from './png.js';
-import { OUTPUT_KINDS, type OutputKind, type OverlayFormat, type Precision } from './options.js';
+import { OUTPUT_KINDS, type OutputKind, type OverlayFormat, type ProbBits } from './options.js';
 
 /** What the encoders read from a segmentation result. */
 export interface EncodableResult {
@@ -27,7 +27,8 @@ export interface EncodableResult {
 
 /** Encoding settings. */
 export interface EncodeOptions {
-  readonly precision: Precision;
+  /** Bit depth of the prob output. */
+  readonly probBits: ProbBits;
   readonly overlayFormat: OverlayFormat;
   readonly overlayOpacity: number;
   readonly output: ModelOutputMeta;
@@ -72,7 +73,7 @@ export async function encodeOutput(kind: OutputKind, r: EncodableResult, o: Enco
       return encodePng({ width, height, color: 'gray', bitDepth: 8, data: r.mask });
     case 'prob': {
       const p = need(r.probabilities, kind, 'probabilities');
-      if (o.precision === 16) {
+      if (o.probBits === 16) {
         const d = new Uint16Array(p.length);
         for (let i = 0; i < p.length; i++) d[i] = Math.round(p[i]! * 65535);
         return encodePng({ width, height, color: 'gray', bitDepth: 16, data: d });

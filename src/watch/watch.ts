@@ -32,7 +32,7 @@ export interface WatchOptions extends PipelineOptions {
   doneDir?: string | null;
   /** Move inputs here after failure, with `<name>.error.txt` next to each giving the reason. Default: leave them. */
   failedDir?: string | null;
-  /** Images in flight at once (>= 1). Default: workers + 1. */
+  /** Images in flight at once (>= 1). Default: the pipeline's workers. */
   concurrency?: number;
   /** A file is taken once its size has not changed for this many ms (a copy in progress is waited for). Default 1000. */
   settleMs?: number;
@@ -242,7 +242,7 @@ class Watcher extends EventEmitter implements FolderWatcher {
     private readonly unlock: () => Promise<void>,
   ) {
     super();
-    this.concurrency = options.concurrency ?? pipeline.options.workers + 1;
+    this.concurrency = options.concurrency ?? pipeline.options.workers;
   }
 
   async start(): Promise<void> {
@@ -434,7 +434,7 @@ class Watcher extends EventEmitter implements FolderWatcher {
       try {
         for (const kind of po.outputs) {
           const bytes = await encodeOutput(kind, r, {
-            precision: po.precision,
+            probBits: po.probBits,
             overlayFormat: po.overlayFormat,
             overlayOpacity: po.overlayOpacity,
             output: this.pipeline.meta.output,

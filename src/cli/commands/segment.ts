@@ -15,12 +15,14 @@ import {
   OVERLAY_FORMATS,
   PAD_MODES,
   PRECISIONS,
+  PROB_BITS,
   RESIZE_MODES,
   type OutputKind,
   type OverlayFormat,
   type PadMode,
   type PipelineOptions,
   type Precision,
+  type ProbBits,
   type ResizeMode,
 } from '../../pipeline/options.js';
 import { cleanStaleTempFiles, encodeOutput, outputFileName, writeFileAtomic } from '../../pipeline/writers.js';
@@ -43,6 +45,7 @@ export interface PipelineArgs {
   tile?: number;
   tileOverlap?: number;
   maxPixels: number;
+  probBits: ProbBits;
   precision: Precision;
   overlayFormat: OverlayFormat;
   concurrency?: number;
@@ -91,9 +94,14 @@ export function pipelineOptions<T>(y: Argv<T>): Argv<T & PipelineArgs> {
       type: 'number',
       default: DEFAULT_PIPELINE_OPTIONS.maxPixels,
     })
-    .option('precision', { describe: 'bits of the prob output', choices: PRECISIONS, default: DEFAULT_PIPELINE_OPTIONS.precision, coerce: Number })
+    .option('prob-bits', { describe: 'bits of the prob output', choices: PROB_BITS, default: DEFAULT_PIPELINE_OPTIONS.probBits, coerce: Number })
+    .option('precision', {
+      describe: 'numeric mode of the engine. fast: Winograd for 3×3 convolutions, within ~1e-5 relative of exact; exact: direct convolution everywhere',
+      choices: PRECISIONS,
+      default: DEFAULT_PIPELINE_OPTIONS.precision,
+    })
     .option('overlay-format', { describe: 'encoding of the overlay output', choices: OVERLAY_FORMATS, default: DEFAULT_PIPELINE_OPTIONS.overlayFormat })
-    .option('concurrency', { describe: 'images in flight at once (default: workers + 1)', type: 'number' })
+    .option('concurrency', { describe: 'images in flight at once (default: workers + 1; unet watch: workers)', type: 'number' })
     .option('json', { describe: 'print one JSON object per image on stdout, then a summary line', type: 'boolean', default: false })
     .option('quiet', { alias: 'q', describe: 'print only failures and the summary', type: 'boolean', default: false }) as unknown as Argv<T & PipelineArgs>;
 }
@@ -112,7 +120,7 @@ export function builder(y: Argv): Argv<SegmentArgs> {
     })
     .example('$0 segment samples -o masks', 'segment the images of a folder into masks/<stem>.mask.png')
     .example('$0 segment "photos/**/*.jpg" -o out --output mask,overlay', 'masks and overlays for a glob')
-    .example('$0 segment data -r -o out --output prob --precision 16', 'mirror a tree, 16-bit probabilities')
+    .example('$0 segment data -r -o out --output prob --prob-bits 16', 'mirror a tree, 16-bit probabilities')
     .example('$0 segment big.tif -o out --tile 512 --max-pixels 300000000', 'a very large image, tiled') as unknown as Argv<SegmentArgs>;
 }
 
@@ -120,7 +128,10 @@ export function builder(y: Argv): Argv<SegmentArgs> {
  * Cross-option rules of `unet segment` (pure).
  * @throws {UsageError} naming the option, what was expected and what was received
  */
-export function check(a: Pick<SegmentArgs, 'output' | 'workers' | 'threshold' | 'resize' | 'scale' | 'tile' | 'tileOverlap' | 'maxPixels' | 'concurrency' | 'inputs'> & { outDir?: string }): true {
+export function check(
+  a: Pick<SegmentArgs, 'output' | 'workers' | 'threshold' | 'resize' | 'scale' | 'tile' | 'tileOverlap' | 'maxPixels' | 'concurrency' | 'inputs'> &
+    Partial<Pick<SegmentArgs, 'precision'>> & { outDir?: string },
+): true {
   if (!a.inputs || a.inputs.length === 0) throw new UsageError('Give at least one input file, folder or glob');
   if (a.outDir !== undefined && String(a.outDir).trim() === '') throw new UsageError('--out-dir must not be empty');
   return checkPipelineArgs(a);
@@ -130,7 +141,10 @@ export function check(a: Pick<SegmentArgs, 'output' | 'workers' | 'threshold' | 
  * Cross-option rules of the shared pipeline options ({@link pipelineOptions}; pure).
  * @throws {UsageError} naming the option, what was expected and what was received
  */
-export function checkPipelineArgs(a: Pick<PipelineArgs, 'output' | 'workers' | 'threshold' | 'resize' | 'scale' | 'tile' | 'tileOverlap' | 'maxPixels' | 'concurrency'>): true {
+export function checkPipelineArgs(
+  a: Pick<PipelineArgs, 'output' | 'workers' | 'threshold' | 'resize' | 'scale' | 'tile' | 'tileOverlap' | 'maxPixels' | 'concurrency'> &
+    Partial<Pick<PipelineArgs, 'precision'>>,
+): true {
   for (const k of a.output) {
     if (!(OUTPUT_KIND_NAMES as readonly string[]).includes(k)) {
       throw new UsageError(`Expected --output to be a comma-separated list of ${OUTPUT_KIND_NAMES.join(', ')} but received "${k}"`);
@@ -158,6 +172,9 @@ export function checkPipelineArgs(a: Pick<PipelineArgs, 'output' | 'workers' | '
   if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) {
     throw new UsageError(`Expected --concurrency to be an integer >= 1 but received ${a.concurrency}`);
   }
+  if (a.precision !== undefined && !(PRECISIONS as readonly string[]).includes(a.precision)) {
+    throw new UsageError(`Expected --precision to be one of ${PRECISIONS.join(', ')} but received ${a.precision}`);
+  }
   return true;
 }
 
@@ -174,6 +191,7 @@ export function toPipelineOptions(a: PipelineArgs, cwd: string): PipelineOptions
     tile: a.tile === undefined ? null : a.tile === 0 ? false : a.tile,
     tileOverlap: a.tileOverlap ?? null,
     maxPixels: a.maxPixels,
+    probBits: a.probBits,
     precision: a.precision,
     overlayFormat: a.overlayFormat,
   };
@@ -320,7 +338,7 @@ async function finishItem(
     for (const kind of kinds) {
       if (signal.aborted) return;
       const data = await encodeOutput(kind, r, {
-        precision: a.precision,
+        probBits: a.probBits,
         overlayFormat: a.overlayFormat,
         overlayOpacity: DEFAULT_PIPELINE_OPTIONS.overlayOpacity,
         output: pipeline.meta.output,
