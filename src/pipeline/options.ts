@@ -7,6 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { invalidParameter, invalidType } from '../errors.js';
 import { toChoice, toOptions } from '../ops/params.js';
 import type { Model } from '../models/model.js';
@@ -121,7 +122,7 @@ export interface FilledPipelineOptions {
 /** The one defaults constant. */
 export const DEFAULT_PIPELINE_OPTIONS: FilledPipelineOptions = Object.freeze({
   model: DEFAULT_MODEL_PATH,
-  workers: 1,
+  workers: availableParallelism(),
   threshold: null,
   outputs: Object.freeze(['mask'] as OutputKind[]),
   resize: 'model',
