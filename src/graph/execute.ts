@@ -10,7 +10,7 @@ import { invalidParameter, invalidType } from '../errors.js';
 import type { Backend } from '../ops/backend.js';
 import { getBackend } from '../ops/backend.js';
 import type { ActivationKind, Pads } from '../ops/geometry.js';
-import { conv2dGeometry, convTranspose2dGeometry, pool2dGeometry } from '../ops/geometry.js';
+import { conv2dGeometry, convTranspose2dGeometry, interpolateScale, pool2dGeometry } from '../ops/geometry.js';
 import { Tensor, shapeSize, contiguousStrides } from '../tensor/tensor.js';
 import type { Model } from '../models/model.js';
 import type { CoordinateMode, FusedActivation, Graph, GraphNode, NearestRounding, NodeOf, ResizeAttrs } from './ir.js';
@@ -349,8 +349,6 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div', a: Tensor, b: Tensor, outShap
   return out;
 }
 
-const f32 = Math.fround;
-
 function resize(backend: Backend, a: ResizeAttrs, x: Tensor, outShape: readonly number[]): Tensor {
   const [n, c, inH, inW] = x.shape as [number, number, number, number];
   const [outH, outW] = [outShape[2]!, outShape[3]!];
@@ -361,8 +359,7 @@ function resize(backend: Backend, a: ResizeAttrs, x: Tensor, outShape: readonly 
   const torchBilinear = a.mode === 'bilinear' && (a.coordinateMode === 'alignCorners' || a.coordinateMode === 'pytorchHalfPixel');
   if (torchNearest || torchBilinear) {
     const alignCorners = a.coordinateMode === 'alignCorners';
-    const ratio = (i: number, o: number, s: number | undefined): number =>
-      alignCorners ? (o > 1 ? f32((i - 1) / (o - 1)) : 0) : s !== undefined ? f32(1 / s) : f32(i / o);
+    const ratio = (i: number, o: number, s: number | undefined): number => interpolateScale(i, o, a.mode, alignCorners, s ?? null);
     backend.interpolate(
       {
         planes: n * c, inH, inW, outH, outW, mode: a.mode, alignCorners,

@@ -19,6 +19,7 @@ import type {
   PadGeometry,
   Pool2dGeometry,
 } from '../ops/geometry.js';
+import { linearAxis, nearestIndex, padSource } from '../ops/geometry.js';
 import { ACTIVATIONS, compileKernels, KernelInstance, KernelMemory } from './index.js';
 import { packConv2dWeights, packConvTranspose2dWeights, packedConv2dFloats, packedConvTranspose2dFloats } from './pack.js';
 import { chooseConvAlgorithm, packedWinogradFloats, packWinogradWeights, winogradConv2d, type ConvPrecision } from './winograd.js';
@@ -237,49 +238,8 @@ function sameBits(a: Uint32Array, b: Uint32Array): boolean {
   return true;
 }
 
-/** F.pad source index (see src/ops/reference/resize.ts); -1 for the constant fill. */
-export function padSource(j: number, before: number, after: number, size: number, mode: PadGeometry['mode']): number {
-  const i = j - before;
-  if (mode === 'circular') {
-    const lo = Math.max(-before, 0);
-    const len = size + Math.min(before, 0) + Math.min(after, 0);
-    const k = (((j - Math.max(before, 0)) % len) + len) % len;
-    return lo + k;
-  }
-  if (i >= 0 && i < size) return i;
-  if (mode === 'constant') return -1;
-  if (mode === 'replicate') return i < 0 ? 0 : size - 1;
-  return i < 0 ? -i : 2 * (size - 1) - i;
-}
-
-/** torch 1.13 nearest_idx. */
-export function nearestIndex(dst: number, inSize: number, outSize: number, scale: number): number {
-  if (outSize === inSize) return dst;
-  if (outSize === 2 * inSize) return dst >> 1;
-  return Math.min(Math.floor(f32(dst * scale)), inSize - 1);
-}
-
-/** Per-axis bilinear tables as torch's compute_source_index_and_lambda (float32). */
-export function linearAxis(inSize: number, outSize: number, scale: number, alignCorners: boolean) {
-  const i0 = new Int32Array(outSize), i1 = new Int32Array(outSize);
-  const l0 = new Float32Array(outSize), l1 = new Float32Array(outSize);
-  for (let d = 0; d < outSize; d++) {
-    if (outSize === inSize) {
-      i0[d] = i1[d] = d;
-      l0[d] = 1;
-      l1[d] = 0;
-      continue;
-    }
-    const real = alignCorners ? f32(scale * d) : Math.max(f32(f32(scale * f32(d + 0.5)) - 0.5), 0);
-    const a = Math.floor(real);
-    i0[d] = a;
-    i1[d] = a < inSize - 1 ? a + 1 : a;
-    const lambda1 = f32(real - a);
-    l1[d] = lambda1;
-    l0[d] = f32(1 - lambda1);
-  }
-  return { i0, i1, l0, l1 };
-}
+// The index maps live with the rest of the geometry; re-exported for the session's plan.
+export { padSource, nearestIndex, linearAxis } from '../ops/geometry.js';
 
 /**
  * The process-wide wasm backend (main thread), registered as 'wasm' and made the default at import. `null` only

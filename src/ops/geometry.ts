@@ -403,3 +403,64 @@ export function padGeometry(p: PadGeometryInput): PadGeometry & { readonly outSh
     outShape: two ? [...lead, outH, outW] : [...lead, outW],
   };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Index maps of pad and interpolate: which input index feeds each output index. Shared by the reference kernels,
+// the wasm backend and the session's plan, so every path reads the same (PyTorch 1.13) arithmetic.
+
+/**
+ * F.pad source index along one axis; -1 for the constant fill. Constant, reflect and replicate map output index j
+ * to input index j - before (reflecting about / clamping to the input's edges). Circular follows PyTorch's
+ * _pad_circular: negative pads crop first, then the cropped tensor is wrapped, so the copy comes from the kept part.
+ */
+export function padSource(j: number, before: number, after: number, size: number, mode: PadGeometry['mode']): number {
+  const i = j - before;
+  if (mode === 'circular') {
+    const lo = Math.max(-before, 0);
+    const len = size + Math.min(before, 0) + Math.min(after, 0);
+    const k = (((j - Math.max(before, 0)) % len) + len) % len;
+    return lo + k;
+  }
+  if (i >= 0 && i < size) return i;
+  if (mode === 'constant') return -1;
+  if (mode === 'replicate') return i < 0 ? 0 : size - 1;
+  return i < 0 ? -i : 2 * (size - 1) - i; // reflect: the op layer guarantees pad < size
+}
+
+/** torch 1.13 nearest_idx: identity, halving, or min(floor(dst·scale), in-1) in float32. */
+export function nearestIndex(dst: number, inSize: number, outSize: number, scale: number): number {
+  if (outSize === inSize) return dst;
+  if (outSize === 2 * inSize) return dst >> 1;
+  return Math.min(Math.floor(Math.fround(dst * scale)), inSize - 1);
+}
+
+/** Bilinear source indices and weights of one axis. */
+export interface LinearAxisTable {
+  readonly i0: Int32Array;
+  readonly i1: Int32Array;
+  readonly l0: Float32Array;
+  readonly l1: Float32Array;
+}
+
+/** Per-axis bilinear tables as torch's compute_source_index_and_lambda (float32 arithmetic). */
+export function linearAxis(inSize: number, outSize: number, scale: number, alignCorners: boolean): LinearAxisTable {
+  const f32 = Math.fround;
+  const i0 = new Int32Array(outSize), i1 = new Int32Array(outSize);
+  const l0 = new Float32Array(outSize), l1 = new Float32Array(outSize);
+  for (let d = 0; d < outSize; d++) {
+    if (outSize === inSize) {
+      i0[d] = i1[d] = d;
+      l0[d] = 1;
+      l1[d] = 0;
+      continue;
+    }
+    const real = alignCorners ? f32(scale * d) : Math.max(f32(f32(scale * f32(d + 0.5)) - 0.5), 0);
+    const a = Math.floor(real);
+    i0[d] = a;
+    i1[d] = a < inSize - 1 ? a + 1 : a;
+    const lambda1 = f32(real - a);
+    l1[d] = lambda1;
+    l0[d] = f32(1 - lambda1);
+  }
+  return { i0, i1, l0, l1 };
+}
