@@ -119,10 +119,10 @@ describe('watchFolder: what is processed', () => {
     expect([...processedCounts(outDir).values()].every((n) => n === 1)).toBe(true);
   }, 90_000);
 
-  it('without `concurrency`, at most as many images are in flight as the pipeline has workers (1 by default)', async () => {
+  it('without `concurrency`, at most as many images are in flight as the pipeline has workers (workers: 1)', async () => {
     const input = tempDir();
     const outDir = tempDir();
-    const { w, events } = await start(input, { outDir, settleMs: 200 });
+    const { w, events } = await start(input, { outDir, settleMs: 200, workers: 1 });
     let maxInFlight = 0;
     w.on('result', () => (maxInFlight = Math.max(maxInFlight, w.stats().inFlight)));
     const img = await png(16, 16, 20);
