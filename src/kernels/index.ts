@@ -20,8 +20,8 @@
  * words (the `P_*` indices below; P_SLOPE holds f32 bits) that lives in the calling thread's scratch. They
  * compute one image: output channels [P_CO_START, P_CO_END) × output rows [P_ROW_START, P_ROW_END), writing only
  * there, so threads can split a layer into disjoint blocks on the same memory. Each thread passes its own
- * scratch (P_SCRATCH): a block of up to 16 im2col B panels (K×8 floats each, ≤ ~256 KiB in all), offset tables,
- * the 4×8 tile, or the depthwise kernel's ring of padded rows (sizes: `conv2dScratchBytes` & co; the JS side
+ * scratch (P_SCRATCH): a block of up to 16 im2col B panels (K×8 floats each, ≤ ~256 KiB in all; stride-1
+ * panels hold kH input row segments per channel instead), offset tables, the 4×8 tile, or the depthwise kernel's ring of padded rows (sizes: `conv2dScratchBytes` & co; the JS side
  * never needs more than those functions say). As plain data for workers: {@link conv2dDescriptor} /
  * {@link convTranspose2dDescriptor} → {@link KernelInstance.run} on the worker's own instance and scratch.
  * Pool/elementwise kernels take plain arguments (offsets, sizes, a plane/row range).
@@ -171,7 +171,8 @@ export function convPanelsPerBlock(g: Conv2dGeometry): number {
 export function conv2dScratchBytes(g: Conv2dGeometry): number {
   const kk = g.kernelH * g.kernelW;
   const P = convPanelsPerBlock(g);
-  return PARAM_WORDS * 4 + 512 + P * (kk * 36 + g.inPerGroup * kk * 32);
+  // + the row-panel B row offsets (K i32) after the panels, and 64-byte alignment of each part.
+  return PARAM_WORDS * 4 + 512 + P * (kk * 36 + g.inPerGroup * kk * 32) + g.inPerGroup * kk * 4 + 64;
 }
 
 /** Scratch bytes of the depthwise kernel: a ring of (kH-1)·dH + 1 padded input rows and their tags. */

@@ -4,7 +4,7 @@
  * [coStart, coEnd) × output rows [rowStart, rowEnd) of ONE image, so threads can split a layer on shared memory.
  * No kernel validates anything: the op layer did.
  */
-import { mk4x8 } from './gemm';
+import { mk4x8, mk4x8At } from './gemm';
 import { activate, madd, sourceIndex } from './simd';
 
 // Parameter block word indices (mirror of src/kernels/index.ts).
@@ -40,11 +40,21 @@ const P_PAD_B = 29, P_PAD_R = 30;
  * often powers of two, which map every plane's row to the same cache set). Then each panel meets every channel
  * block while it is hot in L1.
  *
+ * Stride-1 panels whose 8 pixels lie in one output row are row panels: per input channel, the kH input row
+ * segments of 8 + (kW-1)·dW floats (padded to RL, a multiple of 4) that the 8 pixels read, with the padding mode
+ * applied while copying. The kW taps of a kernel row are overlapping windows of one segment, so a 3×3 panel
+ * copies 3 rows of 12 floats per channel instead of 9 taps of 8, and the microkernel finds B row k at a fixed
+ * byte offset (the rowOffs table, computed once per call). Other panels (stride ≠ 1, a row break inside the 8
+ * pixels, RL > 8·kW) are K×8 im2col panels: interior ones copied with vector loads, the rest through per-panel
+ * offset tables.
+ *
  * Packed weights: for group g, channel block cb (4 channels of the group, zero-padded), A[k][4] with
  * k = ci·kH·kW + ky·kW + kx; blocks laid out [g][cb], each K·16 bytes.
  *
- * Scratch: tile (128 B) | iy/ix bases (64 B) | per-panel input base or -1 (64 B) | flags [P][KK] i32 |
- * offset tables [P][KK][8] i32 | B panels [P][K][8] f32, each part 64-byte aligned.
+ * Scratch: tile (128 B) | iy/ix bases (64 B) | per-panel kind (64 B: input base ≥ 0 for an interior im2col
+ * panel, -1 table, -2 row panel with per-element columns, -3 - ix0 row panel copied with vectors) | flags
+ * [P][KK] i32 (row panels: row sources iy·inW or -1) | offset tables [P][KK][8] i32 (row panels: column sources)
+ * | B panels [P][K][8] f32 | row offsets [K] i32, each part 64-byte aligned.
  */
 export function conv2d(p: usize): void {
   const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
@@ -69,6 +79,12 @@ export function conv2d(p: usize): void {
   const nCB = (opg + 3) >> 2;
   const panelBytes = <usize>K << 5;
   const tableBytes = <usize>KK << 5;
+  // Row panels (stride 1): per input channel, kH input row segments of rowNeed floats (RL with padding) cover
+  // the kW taps of the 8 pixels; used when they take no more room than the K×8 panel.
+  const rowNeed = 8 + (kW - 1) * dW;
+  const RL = (rowNeed + 3) & ~3;
+  const rowBytes = <usize>RL << 2;
+  const rowPanels = sW == 1 && RL <= 8 * kW;
 
   const tile = scratch;
   const bases = scratch + 128;
@@ -76,6 +92,17 @@ export function conv2d(p: usize): void {
   const flags = scratch + 256;
   const tables = align64(flags + (<usize>(P * KK) << 2));
   const panels = align64(tables + <usize>P * tableBytes);
+  // Row-panel B row offsets, k = (ci·kH + ky)·kW + kx → (ci·kH + ky)·rowBytes + kx·dW·4 (after the panels).
+  const rowOffs = panels + <usize>P * panelBytes;
+  if (rowPanels) {
+    let k = 0;
+    for (let r = 0; r < ipg * kH; r++) {
+      for (let kx = 0; kx < kW; kx++) {
+        store<i32>(rowOffs + (<usize>k << 2), r * <i32>rowBytes + kx * dW * 4);
+        k++;
+      }
+    }
+  }
 
   const q0 = rowStart * outW;
   const q1 = rowEnd * outW;
@@ -100,6 +127,22 @@ export function conv2d(p: usize): void {
         const ox0 = q - oy0 * outW;
         const iy0 = oy0 * sH - padT;
         const ix0 = ox0 * sW - padL;
+        const tp = tables + <usize>pi * tableBytes;
+        const fp = flags + (<usize>(pi * KK) << 2);
+        if (rowPanels && ox0 + 8 <= outW) {
+          // Row panel (all 8 pixels in one output row): row sources iy·inW in fp[ky] and, unless the whole
+          // segment lies inside the row (pbase = -3 - ix0: vector copies), column sources in tp[t]; -1 = zero.
+          for (let ky = 0; ky < kH; ky++) {
+            const iy = sourceIndex(iy0 + ky * dH, inH, mode);
+            store<i32>(fp + (<usize>ky << 2), iy < 0 ? -1 : iy * inW);
+          }
+          const inside = ix0 >= 0 && ix0 + RL <= inW;
+          store<i32>(pbase + (<usize>pi << 2), inside ? -3 - ix0 : -2);
+          if (!inside) {
+            for (let t = 0; t < rowNeed; t++) store<i32>(tp + (<usize>t << 2), sourceIndex(ix0 + t, inW, mode));
+          }
+          continue;
+        }
         const interior = np == 8 && ox0 + 8 <= outW && sW <= 2 && iy0 >= 0 && iy0 + (kH - 1) * dH < inH &&
           ix0 >= 0 && ix0 + 7 * sW + (kW - 1) * dW < inW;
         store<i32>(pbase + (<usize>pi << 2), interior ? iy0 * inW + ix0 : -1);
@@ -113,8 +156,6 @@ export function conv2d(p: usize): void {
           store<i32>(bases + (<usize>j << 2), ox * sW - padL, 32);
         }
         // Offset table: input offset of each (kernel tap, pixel), -1 for a zero; contiguous runs flagged.
-        const tp = tables + <usize>pi * tableBytes;
-        const fp = flags + (<usize>(pi * KK) << 2);
         for (let ky = 0; ky < kH; ky++) {
           for (let kx = 0; kx < kW; kx++) {
             const kk = ky * kW + kx;
@@ -137,8 +178,37 @@ export function conv2d(p: usize): void {
       for (let ci = 0; ci < ipg; ci++) {
         const xc = xg + (<usize>ci * inHW << 2);
         for (let pi = 0; pi < nP; pi++) {
-          let dst = panels + <usize>pi * panelBytes + (<usize>(ci * KK) << 5);
           const base = load<i32>(pbase + (<usize>pi << 2));
+          if (base <= -2) {
+            let dst = panels + <usize>pi * panelBytes + <usize>(ci * kH) * rowBytes;
+            const fp = flags + (<usize>(pi * KK) << 2);
+            for (let ky = 0; ky < kH; ky++) {
+              const ro = load<i32>(fp + (<usize>ky << 2));
+              if (ro < 0) {
+                const z = f32x4.splat(0);
+                for (let t: usize = 0; t < rowBytes; t += 16) v128.store(dst + t, z);
+              } else if (base <= -3) {
+                const src = xc + (<usize>(ro - 3 - base) << 2);
+                if (RL == 12) {
+                  v128.store(dst, v128.load(src));
+                  v128.store(dst, v128.load(src, 16), 16);
+                  v128.store(dst, v128.load(src, 32), 32);
+                } else {
+                  for (let t: usize = 0; t < rowBytes; t += 16) v128.store(dst + t, v128.load(src + t));
+                }
+              } else {
+                const xr = xc + (<usize>ro << 2);
+                const tp = tables + <usize>pi * tableBytes;
+                for (let t = 0; t < rowNeed; t++) {
+                  const c = load<i32>(tp + (<usize>t << 2));
+                  store<f32>(dst + (<usize>t << 2), c < 0 ? <f32>0 : load<f32>(xr + (<usize>c << 2)));
+                }
+              }
+              dst += rowBytes;
+            }
+            continue;
+          }
+          let dst = panels + <usize>pi * panelBytes + (<usize>(ci * KK) << 5);
           if (base >= 0) {
             const xb = xc + (<usize>base << 2);
             for (let ky = 0; ky < kH; ky++) {
@@ -188,6 +258,7 @@ export function conv2d(p: usize): void {
         const q = qb + pi * 8;
         const np = min(8, q1 - q);
         const panel = panels + <usize>pi * panelBytes;
+        const rowKind = load<i32>(pbase + (<usize>pi << 2)) <= -2;
         for (let cb = cbFirst; cb <= cbLast; cb++) {
           const c0 = cb << 2;
           const rFirst = max(lo - c0, 0);
@@ -202,10 +273,15 @@ export function conv2d(p: usize): void {
             if (rEnd > 3) b3 = load<f32>(bp, 12);
           }
           const a = wg + (<usize>cb * <usize>K << 4);
-          if (np == 8 && rFirst == 0 && rEnd == 4) {
-            mk4x8(a, panel, K, out + ((<usize>co * outHW + <usize>q) << 2), outHW << 2, b0, b1, b2, b3, act, slope);
+          const direct = np == 8 && rFirst == 0 && rEnd == 4;
+          const dst = direct ? out + ((<usize>co * outHW + <usize>q) << 2) : tile;
+          const ldc = direct ? outHW << 2 : 32;
+          if (!rowKind) {
+            mk4x8(a, panel, K, dst, ldc, b0, b1, b2, b3, act, slope);
           } else {
-            mk4x8(a, panel, K, tile, 32, b0, b1, b2, b3, act, slope);
+            mk4x8At(a, panel, rowOffs, K, dst, ldc, b0, b1, b2, b3, act, slope);
+          }
+          if (!direct) {
             for (let r = rFirst; r < rEnd; r++) {
               const o = out + ((<usize>(co + r) * outHW + <usize>q) << 2);
               for (let j = 0; j < np; j++) store<f32>(o + (<usize>j << 2), load<f32>(tile + (<usize>(r * 8 + j) << 2)));

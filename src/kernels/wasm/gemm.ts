@@ -51,6 +51,53 @@ import { activate, madd } from './simd';
 }
 
 /**
+ * The same 4×8 tile over a row panel (stride-1 conv): B row k is the 8 floats at b + offs[k] (offs: K i32 byte
+ * offsets). In a row panel the kW taps of a kernel row are overlapping windows of ONE input row segment, which
+ * the panel holds once instead of kW shifted copies. One flat loop: V8 keeps it free of spills (a nested ky/kx
+ * loop gets unrolled and scheduled into spills).
+ */
+// @ts-ignore: decorator
+@inline export function mk4x8At(
+  a: usize, b: usize, offs: usize, K: i32, dst: usize, ldc: usize,
+  bias0: f32, bias1: f32, bias2: f32, bias3: f32, act: i32, slope: v128,
+): void {
+  let c00 = f32x4.splat(bias0), c01 = c00;
+  let c10 = f32x4.splat(bias1), c11 = c10;
+  let c20 = f32x4.splat(bias2), c21 = c20;
+  let c30 = f32x4.splat(bias3), c31 = c30;
+  const end = offs + (<usize>K << 2);
+  for (; offs < end; offs += 4) {
+    const bb = b + <usize>load<i32>(offs);
+    const b0 = v128.load(bb);
+    const b1 = v128.load(bb, 16);
+    let av = v128.load32_splat(a);
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
+    av = v128.load32_splat(a, 4);
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
+    av = v128.load32_splat(a, 8);
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
+    av = v128.load32_splat(a, 12);
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
+    a += 16;
+  }
+  v128.store(dst, activate(c00, act, slope));
+  v128.store(dst, activate(c01, act, slope), 16);
+  dst += ldc;
+  v128.store(dst, activate(c10, act, slope));
+  v128.store(dst, activate(c11, act, slope), 16);
+  dst += ldc;
+  v128.store(dst, activate(c20, act, slope));
+  v128.store(dst, activate(c21, act, slope), 16);
+  dst += ldc;
+  v128.store(dst, activate(c30, act, slope));
+  v128.store(dst, activate(c31, act, slope), 16);
+}
+
+/**
  * Reusable GEMM over packed panels: C[mBlocks·4][nBlocks·8] = A·B with no epilogue.
  * a: mBlocks A panels of K×4 (stride K·16 bytes); b: nBlocks B panels of K×8 (stride K·32 bytes);
  * c: row-major, ldc bytes per row. Rows/columns beyond the caller's real sizes are computed and stored, so c
