@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { wasmBackend } from '../src/kernels/backend.js';
+import { compileKernels, conv2dDescriptor, KernelInstance, KernelMemory } from '../src/kernels/index.js';
+import { packConv2dWeights, packedConv2dFloats } from '../src/kernels/pack.js';
 import { conv2dGeometry, type Conv2dGeometry } from '../src/ops/geometry.js';
 import { conv2dReference } from '../src/ops/reference/conv.js';
 import { activationReference } from '../src/ops/reference/elementwise.js';
@@ -113,6 +115,38 @@ describe('wasm conv2d work ranges', () => {
     mem.free(oOff);
     expect(compare(ours, ref).ratio).toBeLessThanOrEqual(1);
   });
+});
+
+describe('wasm conv2d scratch', () => {
+  // Row panels (stride 1), K×8 panels (stride 2, large dilation), blocks of few panels (large K), 1×1 and groups.
+  const shapes: Array<{ x: [number, number, number, number]; w: [number, number, number, number]; s: number; d: [number, number]; p: number; groups: number; mode: PaddingMode }> = [
+    { x: [1, 96, 9, 21], w: [8, 96, 3, 3], s: 1, d: [1, 1], p: 1, groups: 1, mode: 'zeros' },
+    { x: [1, 7, 12, 19], w: [6, 7, 5, 5], s: 1, d: [2, 2], p: 4, groups: 1, mode: 'reflect' },
+    { x: [1, 4, 11, 40], w: [5, 4, 2, 2], s: 1, d: [1, 9], p: 1, groups: 1, mode: 'circular' },
+    { x: [1, 6, 10, 23], w: [9, 2, 1, 1], s: 1, d: [1, 1], p: 0, groups: 3, mode: 'zeros' },
+    { x: [1, 16, 17, 17], w: [12, 16, 3, 3], s: 2, d: [1, 1], p: 1, groups: 1, mode: 'replicate' },
+  ];
+  for (const c of shapes) {
+    it(`x=[${c.x}] w=[${c.w}] s=${c.s} d=${c.d} g=${c.groups}: writes stay inside conv2dScratchBytes`, () => {
+      const rand = rng(11);
+      const g = conv2dGeometry('test', { x: c.x, w: c.w, stride: [c.s, c.s], dilation: c.d, padding: { kind: 'explicit', h: c.p, w: c.p }, groups: c.groups, paddingMode: c.mode });
+      const mem = new KernelMemory(1 << 22);
+      const x = randomArray(c.x.reduce((a, b) => a * b), rand), w = randomArray(c.w.reduce((a, b) => a * b), rand);
+      const outLen = g.outChannels * g.outH * g.outW;
+      const xOff = mem.alloc(x.byteLength), oOff = mem.alloc(outLen * 4), wOff = mem.alloc(packedConv2dFloats(g) * 4);
+      mem.f32(xOff, x.length).set(x);
+      packConv2dWeights(g, w, mem.f32(wOff, packedConv2dFloats(g)));
+      const desc = conv2dDescriptor(g, xOff, wOff, 0, oOff);
+      const guard = 4096;
+      const scratch = mem.alloc(desc.scratchBytes + guard);
+      mem.f32(scratch + desc.scratchBytes, guard / 4).fill(12345);
+      new KernelInstance(compileKernels(), mem, { offset: scratch, bytes: desc.scratchBytes }).run(desc);
+      expect(mem.f32(scratch + desc.scratchBytes, guard / 4).every((v) => v === 12345)).toBe(true);
+      const ref = new Float32Array(outLen);
+      conv2dReference(g, x, w, null, ref);
+      expect(compare(mem.f32(oOff, outLen).slice(), ref).ratio).toBeLessThanOrEqual(1);
+    });
+  }
 });
 
 describe('wasm conv2d fused epilogue', () => {
