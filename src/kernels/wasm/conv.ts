@@ -52,7 +52,7 @@ const P_PAD_B = 29, P_PAD_R = 30;
  * k = ci·kH·kW + ky·kW + kx; blocks laid out [g][cb], each K·16 bytes.
  *
  * Scratch: tile (128 B) | iy/ix bases (64 B) | per-panel kind (64 B: input base ≥ 0 for an interior im2col
- * panel, -1 table, -2 row panel with per-element columns, -3 - ix0 row panel copied with vectors) | flags
+ * panel, -1 table, -2 row panel built element by element, -3 - base for an interior row panel) | flags
  * [P][KK] i32 (row panels: row sources iy·inW or -1) | offset tables [P][KK][8] i32 (row panels: column sources)
  * | B panels [P][K][8] f32 | row offsets [K] i32, each part 64-byte aligned.
  */
@@ -85,6 +85,7 @@ export function conv2d(p: usize): void {
   const RL = (rowNeed + 3) & ~3;
   const rowBytes = <usize>RL << 2;
   const rowPanels = sW == 1 && RL <= 8 * kW;
+  const rowStep = <usize>(dH * inW) << 2;
 
   const tile = scratch;
   const bases = scratch + 128;
@@ -130,15 +131,16 @@ export function conv2d(p: usize): void {
         const tp = tables + <usize>pi * tableBytes;
         const fp = flags + (<usize>(pi * KK) << 2);
         if (rowPanels && ox0 + 8 <= outW) {
-          // Row panel (all 8 pixels in one output row): row sources iy·inW in fp[ky] and, unless the whole
-          // segment lies inside the row (pbase = -3 - ix0: vector copies), column sources in tp[t]; -1 = zero.
-          for (let ky = 0; ky < kH; ky++) {
-            const iy = sourceIndex(iy0 + ky * dH, inH, mode);
-            store<i32>(fp + (<usize>ky << 2), iy < 0 ? -1 : iy * inW);
-          }
-          const inside = ix0 >= 0 && ix0 + RL <= inW;
-          store<i32>(pbase + (<usize>pi << 2), inside ? -3 - ix0 : -2);
+          // Row panel (all 8 pixels in one output row). Inside the input (every row segment of RL floats):
+          // pbase = -3 - (iy0·inW + ix0), copied with vectors. Otherwise pbase = -2 with row sources iy·inW in
+          // fp[ky] and column sources in tp[t] (-1 = zero), the padding mode applied element by element.
+          const inside = ix0 >= 0 && ix0 + RL <= inW && iy0 >= 0 && iy0 + (kH - 1) * dH < inH;
+          store<i32>(pbase + (<usize>pi << 2), inside ? -3 - (iy0 * inW + ix0) : -2);
           if (!inside) {
+            for (let ky = 0; ky < kH; ky++) {
+              const iy = sourceIndex(iy0 + ky * dH, inH, mode);
+              store<i32>(fp + (<usize>ky << 2), iy < 0 ? -1 : iy * inW);
+            }
             for (let t = 0; t < rowNeed; t++) store<i32>(tp + (<usize>t << 2), sourceIndex(ix0 + t, inW, mode));
           }
           continue;
@@ -179,7 +181,23 @@ export function conv2d(p: usize): void {
         const xc = xg + (<usize>ci * inHW << 2);
         for (let pi = 0; pi < nP; pi++) {
           const base = load<i32>(pbase + (<usize>pi << 2));
-          if (base <= -2) {
+          if (base <= -3) {
+            let dst = panels + <usize>pi * panelBytes + <usize>(ci * kH) * rowBytes;
+            let src = xc + (<usize>(-3 - base) << 2);
+            for (let ky = 0; ky < kH; ky++) {
+              if (RL == 12) {
+                v128.store(dst, v128.load(src));
+                v128.store(dst, v128.load(src, 16), 16);
+                v128.store(dst, v128.load(src, 32), 32);
+              } else {
+                for (let t: usize = 0; t < rowBytes; t += 16) v128.store(dst + t, v128.load(src + t));
+              }
+              src += rowStep;
+              dst += rowBytes;
+            }
+            continue;
+          }
+          if (base == -2) {
             let dst = panels + <usize>pi * panelBytes + <usize>(ci * kH) * rowBytes;
             const fp = flags + (<usize>(pi * KK) << 2);
             for (let ky = 0; ky < kH; ky++) {
@@ -187,15 +205,6 @@ export function conv2d(p: usize): void {
               if (ro < 0) {
                 const z = f32x4.splat(0);
                 for (let t: usize = 0; t < rowBytes; t += 16) v128.store(dst + t, z);
-              } else if (base <= -3) {
-                const src = xc + (<usize>(ro - 3 - base) << 2);
-                if (RL == 12) {
-                  v128.store(dst, v128.load(src));
-                  v128.store(dst, v128.load(src, 16), 16);
-                  v128.store(dst, v128.load(src, 32), 32);
-                } else {
-                  for (let t: usize = 0; t < rowBytes; t += 16) v128.store(dst + t, v128.load(src + t));
-                }
               } else {
                 const xr = xc + (<usize>ro << 2);
                 const tp = tables + <usize>pi * tableBytes;
