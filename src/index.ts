@@ -79,3 +79,7 @@ export {
   winogradScratchBytes, winogradBlockPanels, winogradCostNs, directCostNs, WINOGRAD_TILE,
 } from './kernels/winograd.js';
 export type { ConvAlgorithm, ConvPrecision, ConvAlgorithmOptions } from './kernels/winograd.js';
+export type { SessionProfile, StepProfile } from './runtime/session.js';
+export type { PlanStepInfo } from './runtime/plan.js';
+export { formatProfile, profileByOp, profileSession, randomInput } from './runtime/profile.js';
+export type { ModelProfile, ProfileOptions, ProfileRow } from './runtime/profile.js';

@@ -6,6 +6,7 @@
  * Nothing here validates: plans are made (and checked) on the main thread. The only allocations per run are
  * the control view and, for the rare `node` steps, the views and the result of the single-thread code.
  */
+import { performance } from 'node:perf_hooks';
 import { KernelInstance } from '../kernels/index.js';
 import { winogradConv2d } from '../kernels/winograd.js';
 import type { Epilogue } from '../kernels/index.js';
@@ -60,6 +61,9 @@ export class PlanExecutor {
     const k = this.instance(task);
     const steps = task.plan.steps;
     const ctl = new Int32Array(this.memory.buffer, task.control, controlWords(steps.length));
+    // Timestamps only when profiling; otherwise one null check per step.
+    const prof = task.profile ? new Float64Array(this.memory.buffer, task.profile, steps.length + 1) : null;
+    if (prof !== null) prof[0] = performance.now();
     let done = 0;
     for (let s = 0; s < steps.length; s++) {
       if (Atomics.load(ctl, CTRL_ABORT) !== 0) throw new RunAborted();
@@ -75,6 +79,7 @@ export class PlanExecutor {
         if (Atomics.add(ctl, claim + 1, 1) + 1 === total) Atomics.notify(ctl, claim + 1);
       }
       waitAll(ctl, claim + 1, total);
+      if (prof !== null) prof[s + 1] = performance.now();
     }
     return done;
   }

@@ -8,6 +8,13 @@
  *   end, the input from the start). Skip connections are therefore held until their concat and no longer.
  * - Offsets: values are placed largest first at the lowest 64-byte aligned offset that no value with an
  *   overlapping lifetime occupies (greedy interval packing). The arena size is the planned peak of one image.
+ * - Fused concat: when a concat's pieces are contiguous in its output (everything before the concat axis is 1,
+ *   e.g. channels of one image), an input written by a step of its own (not the graph input, not a weight, not
+ *   another concat's buffer, not used twice in that concat or in an earlier fused concat) is placed directly at
+ *   its slot of the concat's output: its producer writes there and the concat copies nothing for it. The
+ *   concat's buffer then lives from its first member's producer to its last reader (readers of a member read it
+ *   at its slot: the same bytes). A fused concat whose longer-held buffer would raise the arena above the
+ *   unfused plan's is left unfused (longest-held first), so fusion never costs memory.
  * - Blocks: heavy layers are split into `participants × blocksPerParticipant` blocks along output rows (or
  *   output channels, in multiples of 4, when a map has too few rows); light layers by planes; small ones not at
  *   all. Blocks are claimed dynamically, so the same plan runs on one thread or on all of them.
@@ -98,6 +105,24 @@ export interface PlanOptions {
   readonly blocksPerParticipant: number;
   /** 'exact': direct convs only (bit-identical to the single-thread executor); 'fast': Winograd where faster. */
   readonly precision: 'exact' | 'fast';
+  /** Place concat inputs in their slots of the concat's output (default true); false keeps every concat a copy. */
+  readonly fuseConcat?: boolean;
+}
+
+/** What one plan step computes, for profiles (kept on the main thread; workers never receive it). */
+export interface PlanStepInfo {
+  /** Node name. */
+  readonly node: string;
+  /** The graph op (a conv's asymmetric padding shows as 'pad'). */
+  readonly op: string;
+  /** The step's kind (see ./protocol.ts). */
+  readonly kind: Step['kind'];
+  /** conv2d: 'direct', 'winograd' or 'depthwise'; convTranspose2d: 'direct'; otherwise null. */
+  readonly algorithm: 'direct' | 'winograd' | 'depthwise' | null;
+  /** Shape the step writes. */
+  readonly outputShape: readonly number[];
+  /** Floating-point operations of conv steps (2 per multiply-add); 0 for other steps. */
+  readonly flops: number;
 }
 
 /** A plan plus where its input and outputs live in the arena. */
@@ -110,6 +135,12 @@ export interface PlanLayout {
   readonly outputs: readonly { readonly name: string; readonly ref: Ref; readonly shape: readonly number[] }[];
   /** Arena bytes without the plan's reuse (sum of all values): what a naive executor would hold. */
   readonly unplannedBytes: number;
+  /** One entry per plan step, same order. */
+  readonly stepInfo: readonly PlanStepInfo[];
+  /** Concats whose inputs were all placed in their slots (no step left). */
+  readonly fusedConcats: number;
+  /** Concats with some inputs placed in their slots (a copy step for the others). */
+  readonly partlyFusedConcats: number;
 }
 
 interface Value {
@@ -118,6 +149,35 @@ interface Value {
   first: number;
   last: number;
   offset: number;
+}
+
+/** A concat whose output buffer holds some of its inputs at their slots. */
+interface ConcatGroup {
+  /** The concat's output value. */
+  readonly out: string;
+  /** Member value (a root) → byte offset of its slot in the output. */
+  readonly members: ReadonlyMap<string, number>;
+  /** Lifetime of the shared buffer. */
+  readonly first: number;
+  readonly last: number;
+}
+
+/** Greedy interval packing: largest first, lowest non-conflicting 64-byte aligned offset. Returns the peak. */
+function pack(items: { readonly bytes: number; readonly first: number; readonly last: number; offset: number }[]): number {
+  const placed: typeof items = [];
+  let peak = 0;
+  for (const v of items.slice().sort((a, b) => b.bytes - a.bytes || a.first - b.first)) {
+    const busy = placed.filter((p) => p.first <= v.last && v.first <= p.last).sort((a, b) => a.offset - b.offset);
+    let off = 0;
+    for (const p of busy) {
+      if (off + v.bytes <= p.offset) break;
+      off = Math.max(off, p.offset + p.bytes);
+    }
+    v.offset = off;
+    placed.push(v);
+    peak = Math.max(peak, off + v.bytes);
+  }
+  return peak;
 }
 
 /** Even split of [0, n) into `blocks` ranges whose inner boundaries are multiples of `quantum`. */
@@ -186,22 +246,79 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
   });
   for (const o of graph.outputs) use(o, order.length);
 
-  // ---- offsets: largest first, lowest non-conflicting offset ------------------------------------------------------
-  const placed: Value[] = [];
-  let arenaBytes = 0;
-  let unplanned = 0;
-  for (const v of [...values.values()].sort((a, b) => b.bytes - a.bytes || a.first - b.first)) {
-    unplanned += v.bytes;
-    const busy = placed.filter((p) => p.first <= v.last && v.first <= p.last).sort((a, b) => a.offset - b.offset);
-    let off = 0;
-    for (const p of busy) {
-      if (off + v.bytes <= p.offset) break;
-      off = Math.max(off, p.offset + p.bytes);
+  // ---- fused concats: inputs placed at their slots of the concat's output ----------------------------------------
+  const candidates: ConcatGroup[] = [];
+  if (options.fuseConcat !== false) {
+    const taken = new Set<string>();
+    for (const n of order) {
+      if (n.op !== 'concat') continue;
+      const outName = n.outputs[0]!;
+      const outShape = shapes.get(outName)!;
+      const axis = normalizeAxis(nodeLabel(n), n.attrs.axis, outShape.length);
+      // Pieces are contiguous in the output only when nothing before the axis repeats them (N = 1 for channels).
+      if (sizeOf(outShape.slice(0, axis)) !== 1) continue;
+      const inner = sizeOf(outShape.slice(axis + 1));
+      const roots = n.inputs.map((i) => (inits.has(i) ? null : root(i)));
+      const members = new Map<string, number>();
+      let off = 0;
+      n.inputs.forEach((i, k) => {
+        const r = roots[k] ?? null;
+        const v = r === null ? undefined : values.get(r);
+        const once = roots.indexOf(r) === roots.lastIndexOf(r);
+        if (r !== null && v !== undefined && v.first >= 0 && once && !taken.has(r)) members.set(r, off);
+        off += shapes.get(i)![axis]! * inner * 4;
+      });
+      if (members.size === 0) continue;
+      const c = values.get(outName)!;
+      let first = c.first;
+      let last = c.last;
+      for (const r of members.keys()) {
+        taken.add(r);
+        first = Math.min(first, values.get(r)!.first);
+        last = Math.max(last, values.get(r)!.last);
+      }
+      taken.add(outName);
+      candidates.push({ out: outName, members, first, last });
     }
-    v.offset = off;
-    placed.push(v);
-    arenaBytes = Math.max(arenaBytes, off + v.bytes);
   }
+
+  // ---- offsets: largest first, lowest non-conflicting offset ------------------------------------------------------
+  let unplanned = 0;
+  for (const v of values.values()) unplanned += v.bytes;
+  /** Pack with `groups` fused (each group one buffer); sets every value's offset; returns the arena bytes. */
+  const place = (groups: readonly ConcatGroup[]): number => {
+    const inGroup = new Set<string>();
+    for (const g of groups) {
+      inGroup.add(g.out);
+      for (const r of g.members.keys()) inGroup.add(r);
+    }
+    const items: { bytes: number; first: number; last: number; offset: number; group?: ConcatGroup; value?: Value }[] = [];
+    for (const v of values.values()) if (!inGroup.has(v.name)) items.push({ bytes: v.bytes, first: v.first, last: v.last, offset: -1, value: v });
+    for (const g of groups) items.push({ bytes: values.get(g.out)!.bytes, first: g.first, last: g.last, offset: -1, group: g });
+    const peak = pack(items);
+    for (const it of items) {
+      if (it.value !== undefined) it.value.offset = it.offset;
+      if (it.group !== undefined) {
+        values.get(it.group.out)!.offset = it.offset;
+        for (const [r, slot] of it.group.members) values.get(r)!.offset = it.offset + slot;
+      }
+    }
+    return peak;
+  };
+  let groups = candidates;
+  let arenaBytes = place(groups);
+  if (groups.length > 0) {
+    const plainBytes = place([]);
+    const held = (g: ConcatGroup): number => (g.last - g.first) * values.get(g.out)!.bytes;
+    const byHold = groups.slice().sort((a, b) => held(b) - held(a));
+    for (;;) {
+      arenaBytes = place(groups);
+      if (arenaBytes <= plainBytes) break;
+      const drop = byHold.shift()!;
+      groups = groups.filter((g) => g !== drop);
+    }
+  }
+  const groupOf = new Map(groups.map((g) => [g.out, g]));
   const ref = (name: string): Ref => {
     const v = values.get(root(name));
     if (v !== undefined) return { a: 1, o: v.offset };
@@ -211,6 +328,9 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
 
   // ---- steps ----------------------------------------------------------------------------------------------------
   const steps: Step[] = [];
+  const stepInfo: PlanStepInfo[] = [];
+  let fusedConcats = 0;
+  let partlyFusedConcats = 0;
   let scratchBytes = 64 * 1024;
   for (const node of order) {
     if (isAlias(node) && !inits.has(node.inputs[0]!)) continue;
@@ -218,6 +338,7 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
     const outShape = shapes.get(node.outputs[0]!)!;
     const xShape = shapes.get(node.inputs[0]!)!;
     const out = ref(node.outputs[0]!);
+    const firstStep = steps.length;
     switch (node.op) {
       case 'conv2d': {
         const a = node.attrs;
@@ -283,6 +404,30 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
       }
       case 'concat': {
         const axis = normalizeAxis(where, node.attrs.axis, outShape.length);
+        const group = groupOf.get(node.outputs[0]!);
+        if (group !== undefined) {
+          // Fused: members are already at their slots; copy the others into theirs.
+          const inner = sizeOf(outShape.slice(axis + 1));
+          const src: Ref[] = [];
+          const dst: Ref[] = [];
+          const bytes: number[] = [];
+          let o = 0;
+          for (const i of node.inputs) {
+            const len = shapes.get(i)![axis]! * inner * 4;
+            if (inits.has(i) || !group.members.has(root(i))) {
+              src.push(ref(i));
+              dst.push({ a: out.a, o: out.o + o });
+              bytes.push(len);
+            }
+            o += len;
+          }
+          if (src.length === 0) fusedConcats++;
+          else {
+            partlyFusedConcats++;
+            steps.push({ kind: 'copy', node: node.name, ranges: splitRange(src.length, sizeOf(outShape) < MIN_SPLIT_ELEMENTS ? 1 : nBlocks), src, dst, bytes });
+          }
+          break;
+        }
         const outer = sizeOf(outShape.slice(0, axis));
         const inner = sizeOf(outShape.slice(axis + 1));
         const src: Ref[] = [];
@@ -364,6 +509,7 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
       default:
         steps.push(nodeStep(node, shapes, ref, out, outShape));
     }
+    for (let k = firstStep; k < steps.length; k++) stepInfo.push(describeStep(steps[k]!, node, xShape, outShape));
   }
 
   const inV = values.get(inputName)!;
@@ -373,7 +519,36 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
     input: { offset: inV.offset, floats: sizeOf(inputShape) },
     outputs: graph.outputs.map((name) => ({ name, ref: ref(name), shape: shapes.get(name)! })),
     unplannedBytes: unplanned,
+    stepInfo,
+    fusedConcats,
+    partlyFusedConcats,
   };
+}
+
+/** The profile description of `step`, one of the steps of `node`. */
+function describeStep(step: Step, node: GraphNode, xShape: readonly number[], outShape: readonly number[]): PlanStepInfo {
+  switch (step.kind) {
+    case 'conv2d': {
+      const g = step.g;
+      const flops = 2 * g.batch * g.outChannels * g.outH * g.outW * g.inPerGroup * g.kernelH * g.kernelW;
+      const algorithm = step.algorithm === 'direct' && usesDepthwise(g) ? 'depthwise' : step.algorithm;
+      return { node: step.node, op: node.op, kind: step.kind, algorithm, outputShape: [g.batch, g.outChannels, g.outH, g.outW], flops };
+    }
+    case 'convTranspose2d': {
+      const g = step.g;
+      const flops = 2 * g.batch * g.inChannels * g.inH * g.inW * g.outPerGroup * g.kernelH * g.kernelW;
+      return { node: step.node, op: node.op, kind: step.kind, algorithm: 'direct', outputShape: [g.batch, g.outChannels, g.outH, g.outW], flops };
+    }
+    case 'gather':
+      if (node.op === 'conv2d') {
+        // The asymmetric padding of a conv, run before it.
+        return { node: step.node, op: 'pad', kind: step.kind, algorithm: null, outputShape: [xShape[0]!, xShape[1]!, step.outH, step.outW], flops: 0 };
+      }
+      break;
+    default:
+      break;
+  }
+  return { node: step.node, op: node.op, kind: step.kind, algorithm: null, outputShape: outShape.slice(), flops: 0 };
 }
 
 /** Number of elements of a shape. */

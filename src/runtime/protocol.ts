@@ -211,4 +211,10 @@ export interface RunTask {
   readonly memoryBytes: number;
   /** Test hook: the worker calls `process.exit(1)` when it reaches this step. -1 = never. */
   readonly exitAtStep: number;
+  /**
+   * Profiling: absolute offset of a Float64Array of `steps + 1` entries in the shared memory (0 or absent = off).
+   * The participant given it writes `performance.now()` at its start and after each step's barrier, so entry
+   * s+1 minus entry s is the wall time of step s (all of its blocks, on every participant).
+   */
+  readonly profile?: number;
 }

@@ -26,7 +26,7 @@ import { compileKernels, isRelaxedModule, KernelMemory, MAX_PAGES, PAGE_BYTES, R
 import { loadModel } from '../models/load.js';
 import type { Model } from '../models/model.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { PlanLayout } from './plan.js';
+import type { PlanLayout, PlanStepInfo } from './plan.js';
 import { buildPlan, ConstantStore, sizeOf } from './plan.js';
 import type { RunTask } from './protocol.js';
 import { CTRL_ABORT, CTRL_STEPS, controlWords } from './protocol.js';
@@ -43,6 +43,16 @@ export interface SessionOptions {
    * 'exact': direct convolutions only, outputs bit-identical to the single-thread executor.
    */
   readonly precision?: 'exact' | 'fast';
+  /**
+   * Record the wall time of every plan step of each run (read with {@link Session.lastProfile}); default false.
+   * Costs two timestamps per step; without it the workers take no timestamps at all.
+   */
+  readonly profile?: boolean;
+  /**
+   * Let the memory plan place concat inputs directly in their slots of the concat's output, so the concat copies
+   * nothing (default true; outputs are identical either way).
+   */
+  readonly fuseConcat?: boolean;
 }
 
 /** Resolved options. */
@@ -50,9 +60,11 @@ export interface FilledSessionOptions {
   readonly workers: number;
   readonly blocksPerWorker: number;
   readonly precision: 'exact' | 'fast';
+  readonly profile: boolean;
+  readonly fuseConcat: boolean;
 }
 
-const kDefaultOptions = Object.freeze({ blocksPerWorker: 1, precision: 'fast' as const });
+const kDefaultOptions = Object.freeze({ blocksPerWorker: 1, precision: 'fast' as const, profile: false, fuseConcat: true });
 const PRECISIONS: readonly string[] = Object.freeze(['exact', 'fast']);
 
 /** What the memory plan of one input shape holds (see {@link Session.plan}). */
@@ -73,6 +85,30 @@ export interface SessionPlanInfo {
   readonly lanes: number;
   /** Planned shared-memory bytes: constants + lanes × arena + workers × scratch. */
   readonly sharedBytes: number;
+  /** Concats that copy nothing: their inputs are written at their slots of the output. */
+  readonly fusedConcats: number;
+  /** Concats that copy only some inputs (the others are at their slots). */
+  readonly partlyFusedConcats: number;
+}
+
+/** Wall time of one plan step in a profiled run (see {@link SessionOptions.profile}). */
+export interface StepProfile extends PlanStepInfo {
+  /** Milliseconds from the end of the previous step to the end of this one (all participants). */
+  readonly ms: number;
+}
+
+/** Per-step times of one image of a profiled run. */
+export interface SessionProfile {
+  /** The planned shape (batch 1 unless the graph mixes images). */
+  readonly inputShape: readonly number[];
+  /** Participants (worker threads) that ran the image. */
+  readonly participants: number;
+  /** Steps in execution order. */
+  readonly steps: readonly StepProfile[];
+  /** From the first step's start to the last step's end, ms. */
+  readonly totalMs: number;
+  /** Concats the plan fused away (no step, so not in `steps`). */
+  readonly fusedConcats: number;
 }
 
 /** A model on a worker pool. Create with {@link createSession}. */
@@ -96,6 +132,11 @@ export interface Session {
    * @throws as {@link run} for shapes the model cannot take
    */
   plan(shape: readonly number[]): SessionPlanInfo;
+  /**
+   * The per-step times of the last image of the last completed run, or null when the session was created without
+   * `profile: true` or has not run yet.
+   */
+  lastProfile(): SessionProfile | null;
   /** Stop the workers and release the shared memory. Idempotent. */
   close(): Promise<void>;
 }
@@ -130,7 +171,11 @@ export function resolveSessionOptions(options: SessionOptions): FilledSessionOpt
   if (!PRECISIONS.includes(precision)) {
     throw invalidParameter('createSession', 'options.precision', `one of ${PRECISIONS.map((p) => `'${p}'`).join(', ')}`, precision);
   }
-  return Object.freeze({ workers, blocksPerWorker: bpw, precision });
+  const profile = options.profile ?? kDefaultOptions.profile;
+  if (typeof profile !== 'boolean') throw invalidParameter('createSession', 'options.profile', 'a boolean', profile);
+  const fuseConcat = options.fuseConcat ?? kDefaultOptions.fuseConcat;
+  if (typeof fuseConcat !== 'boolean') throw invalidParameter('createSession', 'options.fuseConcat', 'a boolean', fuseConcat);
+  return Object.freeze({ workers, blocksPerWorker: bpw, precision, profile, fuseConcat });
 }
 
 /** Test hook: the next run's first task makes its worker `process.exit(1)` when it reaches `step`. */
@@ -187,6 +232,9 @@ class PooledSession implements Session {
   private pool: Piscina | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Profiling: per lane, the Float64 timestamps (offset, entries) participant 0 writes. */
+  private readonly stamps: { offset: number; entries: number }[] = [];
+  private profiled: SessionProfile | null = null;
 
   constructor(private readonly model: Model, private readonly opts: FilledSessionOptions) {
     this.workers = opts.workers;
@@ -248,7 +296,13 @@ class PooledSession implements Session {
       scratchBytes: p.scratchBytes,
       lanes,
       sharedBytes: this.store.bytes + lanes * p.arenaBytes + this.workers * p.scratchBytes,
+      fusedConcats: e.layout.fusedConcats,
+      partlyFusedConcats: e.layout.partlyFusedConcats,
     };
+  }
+
+  lastProfile(): SessionProfile | null {
+    return this.profiled;
   }
 
   async close(): Promise<void> {
@@ -279,7 +333,9 @@ class PooledSession implements Session {
     let e = this.entries.get(key);
     if (e === undefined) {
       const graph = this.graphFor(planShape);
-      const layout = buildPlan(graph, planShape, this.store, { participants: this.workers, blocksPerParticipant: this.opts.blocksPerWorker, precision: this.opts.precision });
+      const layout = buildPlan(graph, planShape, this.store, {
+        participants: this.workers, blocksPerParticipant: this.opts.blocksPerWorker, precision: this.opts.precision, fuseConcat: this.opts.fuseConcat,
+      });
       e = { layout, wholeBatch: this.batchMixing };
       this.entries.set(key, e);
     }
@@ -330,6 +386,18 @@ class PooledSession implements Session {
           if (lane.control >= 0) this.memory.free(lane.control);
           lane.control = this.memory.alloc(words * 4);
           lane.controlWords = words;
+        }
+      }
+      for (let i = 0; this.opts.profile && i < n; i++) {
+        let st = this.stamps[i];
+        if (st === undefined) {
+          st = { offset: -1, entries: 0 };
+          this.stamps.push(st);
+        }
+        if (st.entries < p.steps.length + 1) {
+          if (st.offset >= 0) this.memory.free(st.offset);
+          st.offset = this.memory.alloc((p.steps.length + 1) * 8);
+          st.entries = p.steps.length + 1;
         }
       }
       for (let i = 0; i < this.workers; i++) {
@@ -411,7 +479,7 @@ class PooledSession implements Session {
       const slot = this.slots[participants === 1 ? laneIndex : i]!;
       const task: RunTask = {
         plan: layout.plan, arena: lane.arena, control: lane.control, scratch: slot.offset, scratchBytes: slot.bytes,
-        memoryBytes, exitAtStep: i === 0 ? exitAt : -1,
+        memoryBytes, exitAtStep: i === 0 ? exitAt : -1, profile: i === 0 && this.opts.profile ? this.stamps[laneIndex]!.offset : 0,
       };
       tasks.push(
         this.pool!.run(task).catch((e: unknown) => {
@@ -425,6 +493,15 @@ class PooledSession implements Session {
       );
     }
     await Promise.all(tasks);
+    if (this.opts.profile && state.failed === null) this.profiled = this.readProfile(layout, laneIndex, participants);
+  }
+
+  /** The step times participant 0 of lane `laneIndex` recorded. */
+  private readProfile(layout: PlanLayout, laneIndex: number, participants: number): SessionProfile {
+    const n = layout.plan.steps.length;
+    const t = new Float64Array(this.memory.buffer, this.stamps[laneIndex]!.offset, n + 1);
+    const steps = layout.stepInfo.map((info, s) => ({ ...info, ms: t[s + 1]! - t[s]! }));
+    return { inputShape: layout.inputShape, participants, steps, totalMs: t[n]! - t[0]!, fusedConcats: layout.fusedConcats };
   }
 }
 

@@ -1,12 +1,14 @@
 /**
  * `unet inspect <model>`: every layer with its output shape, parameters and FLOPs for one input size, and totals.
- * `--json` prints the same as one JSON document.
+ * `--json` prints the same as one JSON document. `--profile` also runs the model on a random image on a worker
+ * pool (`--workers`, `--precision`) and prints the mean time of every plan step over `--iters` runs.
  */
 import type { Argv } from 'yargs';
 import { graphForShape } from '../../graph/execute.js';
 import { summarizeGraph, type GraphSummary } from '../../graph/summary.js';
 import { loadModel } from '../../models/load.js';
 import type { Model } from '../../models/model.js';
+import type { ModelProfile } from '../../runtime/profile.js';
 import { UsageError } from '../errors.js';
 
 export const command = 'inspect <model>';
@@ -18,6 +20,10 @@ export interface InspectArgs {
   size?: [number, number];
   batch: number;
   json: boolean;
+  profile?: boolean;
+  workers?: number;
+  precision?: 'exact' | 'fast';
+  iters?: number;
 }
 
 /**
@@ -41,8 +47,17 @@ export function builder(y: Argv): Argv<InspectArgs> {
     .option('size', { alias: 's', describe: "input size HxW (default: the model's size, else 256x256)", type: 'string', coerce: parseSize })
     .option('batch', { alias: 'b', describe: 'batch size', type: 'number', default: 1 })
     .option('json', { describe: 'print JSON instead of a table', type: 'boolean', default: false })
+    .option('profile', { describe: 'run one random image and time every layer (mean over --iters runs)', type: 'boolean', default: false })
+    .option('workers', { alias: 'w', describe: 'worker threads of the profiled run (default: one per core)', type: 'number' })
+    .option('precision', { describe: "convolutions of the profiled run: 'fast' (Winograd where faster) or 'exact'", type: 'string', choices: ['exact', 'fast'], default: 'fast' })
+    .option('iters', { describe: 'timed runs of --profile (after 2 warm-up runs)', type: 'number', default: 10 })
     .check((argv) => {
       if (!Number.isInteger(argv.batch) || (argv.batch as number) < 1) throw new UsageError(`Expected --batch to be an integer >= 1 but received ${argv.batch}`);
+      if (argv.workers !== undefined && (!Number.isInteger(argv.workers) || (argv.workers as number) < 1 || (argv.workers as number) > 256)) {
+        throw new UsageError(`Expected --workers to be an integer from 1 to 256 but received ${argv.workers}`);
+      }
+      if (!Number.isInteger(argv.iters) || (argv.iters as number) < 1) throw new UsageError(`Expected --iters to be an integer >= 1 but received ${argv.iters}`);
+      if (argv.profile && argv.batch !== 1) throw new UsageError(`Expected --batch 1 with --profile (it times one image) but received ${argv.batch}`);
       return true;
     }) as unknown as Argv<InspectArgs>;
 }
@@ -51,6 +66,8 @@ export function builder(y: Argv): Argv<InspectArgs> {
 export interface InspectReport {
   readonly model: { readonly name: string; readonly format: string; readonly path: string | null; readonly architecture: Model['architecture'] };
   readonly summary: GraphSummary;
+  /** With `--profile`: the per-step times. */
+  readonly profile?: ModelProfile;
 }
 
 /** Summarize a loaded model for `[batch, channels, h, w]`. */
@@ -97,9 +114,22 @@ export function formatInspect(r: InspectReport): string {
 /** Run the command, writing to `write` (stdout by default). */
 export async function runInspect(args: InspectArgs, write: (s: string) => void = (s) => void process.stdout.write(s)): Promise<InspectReport> {
   const model = await loadModel(args.model);
-  const report = inspectModel(model, args.size, args.batch);
-  write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatInspect(report));
+  let report = inspectModel(model, args.size, args.batch);
+  if (args.profile) report = { ...report, profile: await profileModel(model, report.summary.inputShape, args) };
+  write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatInspect(report) + (report.profile ? '\n' + (await import('../../runtime/profile.js')).formatProfile(report.profile) : ''));
   return report;
+}
+
+/** Time every plan step of `model` on one random image of `shape` (the session is loaded only here). */
+async function profileModel(model: Model, shape: readonly number[], args: InspectArgs): Promise<ModelProfile> {
+  const { createSession } = await import('../../runtime/session.js');
+  const { profileSession, randomInput } = await import('../../runtime/profile.js');
+  const session = await createSession(model, { workers: args.workers, precision: args.precision ?? 'fast', profile: true });
+  try {
+    return await profileSession(session, randomInput(shape, 1), { warmup: 2, iterations: args.iters ?? 10 });
+  } finally {
+    await session.close();
+  }
 }
 
 export async function handler(argv: InspectArgs): Promise<void> {
