@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void
   winograd: () => import('./winograd.js'),
   pipeline: () => import('./pipeline.js'),
   unet: () => import('./unet.js'),
+  profile: () => import('./profile.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -153,6 +153,15 @@ export function graphToOnnx(graph: Graph, size: number): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
+/**
+ * The benchmarked network: a milesial U-Net of `base` channels, depth 4, transpose up-sampling, 3 → 2 channels,
+ * seeded random weights (BatchNorm folded by the session).
+ */
+export function benchUnet(base: number, seed = 1): Model {
+  const graph = buildUnet({ inChannels: 3, classes: 2, base, depth: 4, upMode: 'transpose' }, { seed });
+  return { graph, architecture: null, meta: defaultMeta(3, 2, `unet-b${base}`), source: { format: 'builder', path: null } };
+}
+
 function seededInput(shape: number[], seed: number): Tensor {
   const t = new Tensor(shape);
   let s = seed >>> 0;
@@ -261,8 +270,8 @@ export async function main(args: string[]): Promise<void> {
   const extra: Record<string, unknown>[] = [];
   process.stderr.write(`unet bench: ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
   for (const c of configs) {
-    const graph = buildUnet({ inChannels: 3, classes: 2, base: c.base, depth: 4, upMode: 'transpose' }, { seed: 1 });
-    const model: Model = { graph, architecture: null, meta: defaultMeta(3, 2, `unet-b${c.base}`), source: { format: 'builder', path: null } };
+    const model = benchUnet(c.base);
+    const graph = model.graph;
     const folded = optimizeGraph(graph);
     const flops = flopsOf(folded, c.size);
     const bytes = graphToOnnx(folded, c.size);
