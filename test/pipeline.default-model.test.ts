@@ -1,6 +1,7 @@
 /**
  * The embedded default model through the public API on the committed samples: every sample's mask is compared
- * with its ground truth (samples/ground-truth/<stem>.mask.png) by Dice.
+ * with its ground truth (samples/ground-truth/<stem>.mask.png) by Dice, and the default (fast, Winograd) masks
+ * with the exact (direct convolution) ones.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -16,12 +17,16 @@ beforeAll(() => ensureBuilt(), 300_000);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLES = path.join(ROOT, 'samples');
 const TRUTH = path.join(SAMPLES, 'ground-truth');
-const hasModel = existsSync(path.join(ROOT, 'weights', 'model.json'));
+const inputs = (): string[] => readdirSync(SAMPLES).filter((f) => /\.(png|jpe?g|tiff?|webp)$/i.test(f));
 
-describe.skipIf(!hasModel)('default model on samples/', () => {
+describe('default model on samples/', () => {
+  it('the package ships the model', () => {
+    expect(existsSync(path.join(ROOT, 'weights', 'model.json'))).toBe(true);
+    expect(existsSync(path.join(ROOT, 'weights', 'model.safetensors'))).toBe(true);
+  });
+
   it('loads from the package (not the cwd) and reaches Dice >= 0.85 on every sample', async () => {
-    const stems = readdirSync(SAMPLES)
-      .filter((f) => /\.(png|jpe?g|tiff?|webp)$/i.test(f))
+    const stems = inputs()
       .filter((f) => existsSync(path.join(TRUTH, `${f.replace(/\.[^.]+$/, '')}.mask.png`)));
     expect(stems.length).toBeGreaterThan(0);
     const cwd = process.cwd();
@@ -52,5 +57,27 @@ describe.skipIf(!hasModel)('default model on samples/', () => {
     await pipeline.close();
     console.log('Dice per sample:', Object.entries(scores).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', '));
     for (const [f, d] of Object.entries(scores)) expect([f, d >= 0.85]).toEqual([f, true]);
+  }, 300_000);
+
+  it('fast (Winograd) and exact masks agree on >= 99.99 % of the pixels of every sample', async () => {
+    const fast = await createPipeline({ precision: 'fast' });
+    const exact = await createPipeline({ precision: 'exact' });
+    try {
+      let total = 0;
+      let differ = 0;
+      for (const f of inputs()) {
+        const a = await fast.segment(path.join(SAMPLES, f));
+        const b = await exact.segment(path.join(SAMPLES, f));
+        let d = 0;
+        for (let i = 0; i < a.mask.length; i++) if (a.mask[i] !== b.mask[i]) d++;
+        expect([f, d / a.mask.length <= 1e-4]).toEqual([f, true]);
+        total += a.mask.length;
+        differ += d;
+      }
+      console.log(`fast vs exact: ${differ} of ${total} mask pixels differ (${((100 * differ) / total).toFixed(5)} %)`);
+    } finally {
+      await fast.close();
+      await exact.close();
+    }
   }, 300_000);
 });
