@@ -348,6 +348,31 @@ describe('segmentMany', () => {
     await p.close();
   });
 
+  it('a source that blocks (a watcher with nothing new) does not hold back finished results; abort still ends it', async () => {
+    const buf = await encodePicture(16, 16, 'png');
+    const controller = new AbortController();
+    let release: () => void = () => {};
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    async function* source(): AsyncGenerator<Buffer> {
+      yield buf;
+      yield buf;
+      await blocked; // nothing new arrives until the test says so
+      yield buf;
+    }
+    const p = await createPipeline({ model });
+    const got: number[] = [];
+    const run = async (): Promise<void> => {
+      for await (const it of p.segmentMany(source(), { concurrency: 4, signal: controller.signal })) {
+        got.push(it.index);
+        if (got.length === 2) controller.abort();
+      }
+    };
+    await expect(run()).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+    expect(got.sort()).toEqual([0, 1]);
+    release();
+    await p.close();
+  });
+
   it('abort: stops pulling, discards in-flight work, throws ERR_ABORTED', async () => {
     const buf = await encodePicture(16, 16, 'png');
     const controller = new AbortController();

@@ -230,34 +230,49 @@ class PipelineImpl implements Pipeline {
       running.set(index, p);
     };
 
+    // The next input is pulled while images run, so a slow or endless source (a folder watcher) never holds back
+    // results that are already finished; an abort wakes the loop even while it waits for an input.
+    type Event = { kind: 'input'; r: IteratorResult<SegmentInput> } | { kind: 'item'; item: SegmentManyItem } | { kind: 'abort' };
+    let pulling: Promise<Event> | null = null;
+    const aborted: Promise<Event> = new Promise((resolve) => {
+      if (signal?.aborted) resolve({ kind: 'abort' });
+      else signal?.addEventListener('abort', () => resolve({ kind: 'abort' }), { once: true });
+    });
     try {
       for (;;) {
-        // Fill the window: in ordered mode finished-but-unyielded items count against it (bounded memory).
-        while (!exhausted && !signal?.aborted && (ordered ? nextIndex - nextToYield : running.size) < concurrency) {
-          const r = await iterator.next();
-          if (r.done) {
-            exhausted = true;
-            break;
-          }
-          start(nextIndex++, r.value);
-        }
         if (ordered && done.has(nextToYield)) {
           const item = done.get(nextToYield)!;
           done.delete(nextToYield++);
           yield item;
           continue;
         }
-        if (running.size === 0) break;
-        const item = await Promise.race(running.values());
-        running.delete(item.index);
+        // In ordered mode finished-but-unyielded items count against the window (bounded memory).
+        const room = !exhausted && !signal?.aborted && (ordered ? nextIndex - nextToYield : running.size) < concurrency;
+        if (room && pulling === null) pulling = Promise.resolve(iterator.next()).then((r): Event => ({ kind: 'input', r }));
+        const waitInput = pulling !== null && !signal?.aborted;
+        if (running.size === 0 && !waitInput) break;
+        const events: Promise<Event>[] = [...running.values()].map((q) => q.then((item): Event => ({ kind: 'item', item })));
+        if (waitInput) events.push(pulling!, aborted);
+        const ev = await Promise.race(events);
+        if (ev.kind === 'abort') continue; // stop pulling; in-flight images drain below
+        if (ev.kind === 'input') {
+          pulling = null;
+          if (ev.r.done) exhausted = true;
+          else if (!signal?.aborted) start(nextIndex++, ev.r.value);
+          continue;
+        }
+        running.delete(ev.item.index);
         if (signal?.aborted) continue; // drain in-flight work, discard results
-        if (ordered) done.set(item.index, item);
-        else yield item;
+        if (ordered) done.set(ev.item.index, ev.item);
+        else yield ev.item;
       }
       if (signal?.aborted) throw abortError('pipeline.segmentMany');
     } finally {
       if (running.size > 0) await Promise.allSettled(running.values());
-      if (!exhausted) await (iterator as AsyncIterator<SegmentInput>).return?.();
+      if (!exhausted) {
+        const closing = Promise.resolve((iterator as AsyncIterator<SegmentInput>).return?.()).catch(() => undefined);
+        if (pulling === null) await closing; // with a pull pending, an endless source might never let return() settle
+      }
     }
   }
 
