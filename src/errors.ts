@@ -39,6 +39,8 @@ export const ErrorCode = Object.freeze({
   ABORTED: 'ERR_ABORTED',
   /** The object was used after close(). */
   CLOSED: 'ERR_CLOSED',
+  /** A command-line mistake (unknown flag, conflicting options): the CLI exits with code 2. */
+  USAGE: 'ERR_USAGE',
 } as const);
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -79,6 +81,14 @@ export class UnetRangeError extends RangeError implements UnetErrorLike {
     super(message);
     this.name = 'UnetRangeError';
     this.code = code;
+  }
+}
+
+/** A command-line mistake: reported with a hint to `--help`, exit code 2. */
+export class UsageError extends UnetError {
+  constructor(message: string) {
+    super(ErrorCode.USAGE, message);
+    this.name = 'UsageError';
   }
 }
 

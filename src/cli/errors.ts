@@ -14,10 +14,5 @@ export const EXIT = Object.freeze({
   INTERRUPTED: 130,
 } as const);
 
-/** A command-line mistake: reported with a hint to `--help`, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+// The usage error is one of the library's errors (code ERR_USAGE); the CLI maps it to exit code 2.
+export { UsageError } from '../errors.js';
