@@ -42,7 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'import')
-MARKER = '/tmp/unet-pipeline-unsafe-pickle-marker'
+MARKER = 'unet-pipeline-unsafe-pickle-marker'  # relative: a loader that ran the pickle would create it in its working directory
 
 
 class REBNCONV(nn.Module):
