@@ -18,6 +18,7 @@ import { createPipeline, type Pipeline } from '../pipeline/pipeline.js';
 import type { PipelineOptions } from '../pipeline/options.js';
 import { cleanStaleTempFiles, encodeOutput, isTempName, outputFileName, tempNameFor, writeFileAtomic } from '../pipeline/writers.js';
 import { IMAGE_EXTENSIONS, hasImageExtension } from '../cli/inputs.js';
+import type { ItemReport } from '../cli/progress.js';
 import { Ledger, contentHash, lockFolder, type LedgerOpenInfo, type LedgerRecord } from './ledger.js';
 
 /** Options of {@link watchFolder}: the pipeline's options plus where outputs go and how the folder is watched. */
@@ -59,24 +60,14 @@ export interface FilledWatchOptions {
 }
 
 /** The result of one processed input. */
-export interface WatchEvent {
+export interface WatchEvent extends Omit<ItemReport, 'status'> {
   /** Absolute path of the input (where it was when processed). */
   readonly input: string;
   /** Path relative to the watched folder, `/` separators. */
   readonly rel: string;
   readonly status: 'ok' | 'failed';
-  /** Absolute paths of the written outputs (status 'ok'). */
-  readonly outputs?: readonly string[];
   /** Where the input was moved (--done-dir / --failed-dir). */
   readonly movedTo?: string;
-  readonly width?: number;
-  readonly height?: number;
-  readonly coverage?: number;
-  readonly perClassPixels?: readonly number[];
-  readonly tiles?: number;
-  readonly ms?: number;
-  readonly reason?: string;
-  readonly code?: string;
 }
 
 /** Counters of a watcher. */
