@@ -47,6 +47,10 @@ describe('wasm convTranspose2d matches the reference kernel', () => {
     { ...base, x: [1, 6, 7, 9], w: [6, 3, 3, 3], stride: [2, 2], padding: [1, 1], outputPadding: [1, 1], bias: true }, // overlap
     { ...base, x: [1, 8, 6, 5], w: [8, 3, 3, 2], stride: [1, 2], dilation: [2, 3], groups: 2, bias: true },
     { ...base, x: [1, 5, 4, 4], w: [5, 7, 1, 1], stride: [1, 1], bias: false },
+    // Up-convolutions over several blocks of panels (weights outer, panels inner) and several row blocks.
+    { ...base, x: [1, 300, 6, 24], w: [300, 5, 2, 2], stride: [2, 2], bias: true },
+    { ...base, x: [1, 40, 12, 40], w: [40, 9, 2, 2], stride: [2, 2], bias: true },
+    { ...base, x: [1, 40, 11, 37], w: [40, 6, 3, 3], stride: [2, 2], padding: [1, 1], outputPadding: [1, 0], bias: true },
   ];
   for (const [i, c] of fixed.entries()) {
     it(name(c), () => {

@@ -7,10 +7,11 @@
  * Packed weights: for group g, row block rb (4 GEMM rows, zero-padded), A[ci][4] with GEMM row
  * r = co_local·kH·kW + ky·kW + kx; blocks laid out [g][rb], each ipg·16 bytes.
  *
- * Scratch: tile (128 B) | iy/ix of the 8 pixels (64 B) | P B panels (P·ipg·32 B), P = min(16, 256 KiB / (ipg·32)).
+ * Scratch: tile (128 B) | iy/ix of the 8 pixels of each panel (P·64 B) | P B panels (P·ipg·32 B),
+ * P = min(16, 256 KiB / (ipg·32)).
  */
 import { mk4x8 } from './gemm';
-import { ACT_NONE, activate, activate1 } from './simd';
+import { ACT_NONE, activate, activate1, madd } from './simd';
 
 const P_IN_H = 1, P_IN_W = 2, P_OUT_H = 4, P_OUT_W = 5, P_K_H = 6, P_K_W = 7;
 const P_S_H = 8, P_S_W = 9, P_D_H = 10, P_D_W = 11, P_IPG = 13, P_OPG = 14;
@@ -47,7 +48,7 @@ export function convTranspose2d(p: usize): void {
   const panelBytes = <usize>ipg << 5;
   const tile = scratch;
   const pix = scratch + 128;
-  const panels = scratch + 192;
+  const panels = scratch + 128 + (<usize>P << 6);
   const zero = f32x4.splat(0);
 
   // Kernel == stride without dilation overlap-free: every output pixel gets at most one product, so the GEMM
@@ -116,65 +117,61 @@ export function convTranspose2d(p: usize): void {
           dst += panelBytes;
         }
       }
+      // Pixel tables of the block's panels: iy (8 i32) then ix (8 i32) per panel; tails repeat the last pixel.
       for (let pi = 0; pi < nP; pi++) {
-      const q = qb + pi * 8;
-      const panel = panels + <usize>pi * panelBytes;
-      const np = min(8, q1 - q);
-      for (let j = 0; j < 8; j++) {
-        const qq = q + min(j, np - 1);
-        const iy = qq / inW;
-        store<i32>(pix + (<usize>j << 2), iy);
-        store<i32>(pix + (<usize>j << 2), qq - iy * inW, 32);
+        const q = qb + pi * 8;
+        const np = min(8, q1 - q);
+        const pp = pix + (<usize>pi << 6);
+        for (let j = 0; j < 8; j++) {
+          const qq = q + min(j, np - 1);
+          const iy = qq / inW;
+          store<i32>(pp + (<usize>j << 2), iy);
+          store<i32>(pp + (<usize>j << 2), qq - iy * inW, 32);
+        }
       }
-      // Fast scatter for the U-Net up-convolution: 2×2 stride 2, no padding, 8 pixels in one input row, one
-      // output channel per row block: interleave kx = 0/1 rows into 16 contiguous outputs per output row.
-      const pairs = direct && kH == 2 && kW == 2 && padH == 0 && padW == 0 && np == 8 && load<i32>(pix) == load<i32>(pix, 28);
+      // Each row block of weights (hot in L1) against every panel of the block (hot in L2): the weights stream
+      // once per block instead of once per panel.
       for (let rb = rbFirst; rb <= rbLast; rb++) {
         const a = wg + (<usize>rb * <usize>ipg << 4);
-        mk4x8(a, panel, ipg, tile, 32, 0, 0, 0, 0, ACT_NONE, slope);
-        if (pairs) {
-          const co = gCo0 + rb;
-          const iy = load<i32>(pix);
-          const ix = load<i32>(pix, 32);
-          const b: f32 = bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
-          const vb = f32x4.splat(b);
-          for (let ky = 0; ky < 2; ky++) {
-            const oy = 2 * iy + ky;
-            if (oy < rowStart || oy >= rowEnd) continue;
-            const r0 = tile + (<usize>(ky * 2) << 5);
-            const e0 = v128.load(r0), e1 = v128.load(r0, 16);
-            const f0 = v128.load(r0, 32), f1 = v128.load(r0, 48);
-            const o = out + ((<usize>co * outHW + <usize>(oy * outW + 2 * ix)) << 2);
-            v128.store(o, activate(f32x4.add(v128.shuffle<f32>(e0, f0, 0, 4, 1, 5), vb), act, slope));
-            v128.store(o, activate(f32x4.add(v128.shuffle<f32>(e0, f0, 2, 6, 3, 7), vb), act, slope), 16);
-            v128.store(o, activate(f32x4.add(v128.shuffle<f32>(e1, f1, 0, 4, 1, 5), vb), act, slope), 32);
-            v128.store(o, activate(f32x4.add(v128.shuffle<f32>(e1, f1, 2, 6, 3, 7), vb), act, slope), 48);
+        for (let pi = 0; pi < nP; pi++) {
+          const q = qb + pi * 8;
+          const panel = panels + <usize>pi * panelBytes;
+          const np = min(8, q1 - q);
+          const pp = pix + (<usize>pi << 6);
+          // The U-Net up-convolution: 2×2 stride 2, no padding, 8 pixels in one input row, one output channel
+          // per row block: the kernel stores 16 contiguous outputs per output row itself.
+          if (direct && kH == 2 && kW == 2 && padH == 0 && padW == 0 && np == 8 && load<i32>(pp) == load<i32>(pp, 28)) {
+            const co = gCo0 + rb;
+            const iy = load<i32>(pp);
+            const b: f32 = bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
+            const o = out + ((<usize>co * outHW + <usize>(2 * iy * outW + 2 * load<i32>(pp, 32))) << 2);
+            mk4x8Up2(a, panel, ipg, o, <usize>outW << 2, 2 * iy >= rowStart, 2 * iy + 1 < rowEnd, b, act, slope);
+            continue;
           }
-          continue;
-        }
-        for (let i = 0; i < 4; i++) {
-          const r = rb * 4 + i;
-          const coL = r / KK;
-          if (coL < lo || coL >= hi) continue;
-          const kk = r - coL * KK;
-          const ky = kk / kW;
-          const kx = kk - ky * kW;
-          const co = gCo0 + coL;
-          const oc = out + (<usize>co * outHW << 2);
-          const b: f32 = direct && bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
-          const t = tile + (<usize>i << 5);
-          for (let j = 0; j < np; j++) {
-            const oy = load<i32>(pix + (<usize>j << 2)) * sH - padH + ky * dH;
-            if (oy < rowStart || oy >= rowEnd) continue;
-            const ox = load<i32>(pix + (<usize>j << 2), 32) * sW - padW + kx * dW;
-            if (<u32>ox >= <u32>outW) continue;
-            const o = oc + (<usize>(oy * outW + ox) << 2);
-            const v = load<f32>(t + (<usize>j << 2));
-            if (direct) store<f32>(o, activate1(v + b, act, slope1));
-            else store<f32>(o, load<f32>(o) + v);
+          mk4x8(a, panel, ipg, tile, 32, 0, 0, 0, 0, ACT_NONE, slope);
+          for (let i = 0; i < 4; i++) {
+            const r = rb * 4 + i;
+            const coL = r / KK;
+            if (coL < lo || coL >= hi) continue;
+            const kk = r - coL * KK;
+            const ky = kk / kW;
+            const kx = kk - ky * kW;
+            const co = gCo0 + coL;
+            const oc = out + (<usize>co * outHW << 2);
+            const b: f32 = direct && bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
+            const t = tile + (<usize>i << 5);
+            for (let j = 0; j < np; j++) {
+              const oy = load<i32>(pp + (<usize>j << 2)) * sH - padH + ky * dH;
+              if (oy < rowStart || oy >= rowEnd) continue;
+              const ox = load<i32>(pp + (<usize>j << 2), 32) * sW - padW + kx * dW;
+              if (<u32>ox >= <u32>outW) continue;
+              const o = oc + (<usize>(oy * outW + ox) << 2);
+              const v = load<f32>(t + (<usize>j << 2));
+              if (direct) store<f32>(o, activate1(v + b, act, slope1));
+              else store<f32>(o, load<f32>(o) + v);
+            }
           }
         }
-      }
       }
     }
   }
@@ -188,5 +185,47 @@ export function convTranspose2d(p: usize): void {
       for (let i = 0; i < n4; i += 4) v128.store(o + (<usize>i << 2), activate(v128.load(o + (<usize>i << 2)), act, slope));
       for (let i = n4; i < n; i++) store<f32>(o + (<usize>i << 2), activate1(load<f32>(o + (<usize>i << 2)), act, slope1));
     }
+  }
+}
+
+/**
+ * The 4×8 microkernel for a 2×2 stride-2 up-convolution row block: GEMM rows are the taps (0,0), (0,1), (1,0),
+ * (1,1) of one output channel and the 8 columns are 8 pixels of one input row, so output row 2·iy takes taps
+ * (0,·) interleaved and row 2·iy + 1 taps (1,·): 16 contiguous floats each, stored with bias and activation
+ * (`top`/`bottom`: whether each of the two rows is in the caller's range). `o` is output row 2·iy at column 2·ix.
+ */
+// @ts-ignore: decorator
+@inline function mk4x8Up2(a: usize, b: usize, K: i32, o: usize, rowBytes: usize, top: bool, bottom: bool, bias: f32, act: i32, slope: v128): void {
+  let c00 = f32x4.splat(bias), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (let k = 0; k < K; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let av = v128.load32_splat(a);
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
+    av = v128.load32_splat(a, 4);
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
+    av = v128.load32_splat(a, 8);
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
+    av = v128.load32_splat(a, 12);
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
+    a += 16;
+    b += 32;
+  }
+  if (top) {
+    v128.store(o, activate(v128.shuffle<f32>(c00, c10, 0, 4, 1, 5), act, slope));
+    v128.store(o, activate(v128.shuffle<f32>(c00, c10, 2, 6, 3, 7), act, slope), 16);
+    v128.store(o, activate(v128.shuffle<f32>(c01, c11, 0, 4, 1, 5), act, slope), 32);
+    v128.store(o, activate(v128.shuffle<f32>(c01, c11, 2, 6, 3, 7), act, slope), 48);
+  }
+  if (bottom) {
+    const o1 = o + rowBytes;
+    v128.store(o1, activate(v128.shuffle<f32>(c20, c30, 0, 4, 1, 5), act, slope));
+    v128.store(o1, activate(v128.shuffle<f32>(c20, c30, 2, 6, 3, 7), act, slope), 16);
+    v128.store(o1, activate(v128.shuffle<f32>(c21, c31, 0, 4, 1, 5), act, slope), 32);
+    v128.store(o1, activate(v128.shuffle<f32>(c21, c31, 2, 6, 3, 7), act, slope), 48);
   }
 }
