@@ -56,6 +56,8 @@ export const P_PAD_B = 29, P_PAD_R = 30;
 export const P_BATCH_START = 31, P_BATCH_END = 32, P_X_IMAGE = 33, P_OUT_IMAGE = 34;
 /** Winograd kernel only: panels of 8 tiles transformed per block (see ./winograd.ts). */
 export const P_BLOCK_PANELS = 40;
+/** Rows kernel only (`conv2dRows`): output pixels per strip (see {@link rowsKernelStrip}). */
+export const P_STRIP = 41;
 /** Words in a parameter block (a multiple of 16 keeps the scratch after it 64-byte aligned). */
 export const PARAM_WORDS = 48;
 
@@ -85,6 +87,7 @@ export interface WorkRange {
 export interface KernelExports {
   conv2d(params: number): void;
   depthwiseConv2d(params: number): void;
+  conv2dRows(params: number): void;
   convTranspose2d(params: number): void;
   winogradConv2d(params: number): void;
   gemmPanels(a: number, b: number, c: number, mBlocks: number, nBlocks: number, K: number, ldc: number): void;
@@ -182,10 +185,47 @@ export function depthwiseScratchBytes(g: Conv2dGeometry): number {
   return PARAM_WORDS * 4 + 64 + Math.ceil(((ring + g.kernelH) * 4) / 64) * 64 + ring * rowLen * 4;
 }
 
-/** Scratch bytes of the convTranspose2d kernel (tile, pixel table, a block of Cin×8 B panels). */
+/** Scratch bytes of the convTranspose2d kernel (tile, pixel tables, a block of P Cin×8 B panels). */
 export function convTranspose2dScratchBytes(g: ConvTranspose2dGeometry): number {
   const P = Math.max(1, Math.min(16, Math.floor(262144 / (g.inPerGroup * 32))));
-  return PARAM_WORDS * 4 + 256 + P * g.inPerGroup * 32;
+  return PARAM_WORDS * 4 + 256 + P * 64 + P * g.inPerGroup * 32;
+}
+
+/** Taps per output pixel (Cin·kH·kW) up to which the rows kernel beats the general one (measured, see conv2dRows). */
+const ROWS_KERNEL_MAX_TAPS = 64;
+/** The rows kernel's padded rows of one strip stay within this many bytes (L1). */
+const ROWS_KERNEL_ROW_BYTES = 24 * 1024;
+
+/**
+ * True when conv2d takes the rows kernel (`conv2dRows` in wasm/conv.ts): stride 1, one group, at most 64 taps
+ * per output pixel (Cin·kH·kW: a network's first conv on 1–7 channels, a 1×1 head on up to 64 channels).
+ */
+export function usesRowsKernel(g: Conv2dGeometry): boolean {
+  return g.strideH === 1 && g.strideW === 1 && g.groups === 1 && !usesDepthwise(g) &&
+    g.inChannels * g.kernelH * g.kernelW <= ROWS_KERNEL_MAX_TAPS;
+}
+
+/** Output pixels per strip of the rows kernel: a multiple of 8 whose Cin·kH padded rows fit the L1 budget. */
+export function rowsKernelStrip(g: Conv2dGeometry): number {
+  const whole = Math.ceil(g.outW / 8) * 8;
+  const fit = Math.floor((ROWS_KERNEL_ROW_BYTES / (g.inChannels * g.kernelH * 4) - (g.kernelW - 1) * g.dilationW - 3) / 8) * 8;
+  return Math.max(8, Math.min(whole, fit));
+}
+
+/** Scratch bytes of the rows kernel (parameter block, tile, row offsets, the padded rows of one strip). */
+export function conv2dRowsScratchBytes(g: Conv2dGeometry): number {
+  const rowLen = (rowsKernelStrip(g) + (g.kernelW - 1) * g.dilationW + 3) & ~3;
+  return PARAM_WORDS * 4 + 128 + g.inChannels * g.kernelH * g.kernelW * 4 + 64 + g.inChannels * g.kernelH * rowLen * 4;
+}
+
+/**
+ * The direct (non-Winograd) conv2d kernel for a geometry and its scratch bytes: depthwise, rows or the general
+ * kernel. The one place this is decided.
+ */
+export function directConv2dKernel(g: Conv2dGeometry): { kernel: 'conv2d' | 'conv2dRows' | 'depthwiseConv2d'; scratchBytes: number } {
+  if (usesDepthwise(g)) return { kernel: 'depthwiseConv2d', scratchBytes: depthwiseScratchBytes(g) };
+  if (usesRowsKernel(g)) return { kernel: 'conv2dRows', scratchBytes: conv2dRowsScratchBytes(g) };
+  return { kernel: 'conv2d', scratchBytes: conv2dScratchBytes(g) };
 }
 
 /** True when conv2d takes the depthwise kernel (one input channel per group, fewer than 4 outputs each). */
@@ -284,7 +324,7 @@ export class KernelInstance {
  * needs. P_SCRATCH is left 0; the running instance fills in its own.
  */
 export interface KernelDescriptor {
-  readonly kernel: 'conv2d' | 'depthwiseConv2d' | 'convTranspose2d' | 'winogradConv2d';
+  readonly kernel: 'conv2d' | 'conv2dRows' | 'depthwiseConv2d' | 'convTranspose2d' | 'winogradConv2d';
   readonly params: Int32Array;
   readonly scratchBytes: number;
 }
@@ -304,7 +344,6 @@ function block(ep: Epilogue, range: WorkRange | undefined, outChannels: number, 
 
 /** The descriptor of a conv2d block (see {@link KernelInstance.run}); offsets are of image 0. */
 export function conv2dDescriptor(g: Conv2dGeometry, xOff: number, wOff: number, biasOff: number, outOff: number, ep: Epilogue = NO_EPILOGUE, range?: WorkRange): KernelDescriptor {
-  const dw = usesDepthwise(g);
   const { words } = block(ep, range, g.outChannels, g.outH, g.batch);
   words[P_IN_C] = g.inChannels; words[P_IN_H] = g.inH; words[P_IN_W] = g.inW;
   words[P_OUT_C] = g.outChannels; words[P_OUT_H] = g.outH; words[P_OUT_W] = g.outW;
@@ -316,7 +355,8 @@ export function conv2dDescriptor(g: Conv2dGeometry, xOff: number, wOff: number, 
   words[P_X] = xOff; words[P_W] = wOff; words[P_BIAS] = biasOff; words[P_OUT] = outOff;
   words[P_X_IMAGE] = g.inChannels * g.inH * g.inW * 4;
   words[P_OUT_IMAGE] = g.outChannels * g.outH * g.outW * 4;
-  return { kernel: dw ? 'depthwiseConv2d' : 'conv2d', params: words, scratchBytes: dw ? depthwiseScratchBytes(g) : conv2dScratchBytes(g) };
+  words[P_STRIP] = rowsKernelStrip(g);
+  return { ...directConv2dKernel(g), params: words };
 }
 
 /** The descriptor of a convTranspose2d block (see {@link KernelInstance.run}); offsets are of image 0. */

@@ -27,7 +27,7 @@ import { inferShapes, normalizeAxis, topologicalOrder } from '../graph/graph.js'
 import { batchNormAffine } from '../graph/execute.js';
 import type { Graph, GraphNode, NodeOf } from '../graph/ir.js';
 import { nodeLabel } from '../graph/ir.js';
-import { ACTIVATIONS, conv2dScratchBytes, convTranspose2dScratchBytes, depthwiseScratchBytes, usesDepthwise } from '../kernels/index.js';
+import { ACTIVATIONS, convTranspose2dScratchBytes, directConv2dKernel, usesDepthwise } from '../kernels/index.js';
 import type { KernelMemory } from '../kernels/index.js';
 import { linearAxis, nearestIndex, padSource } from '../kernels/backend.js';
 import { chooseConvAlgorithm, packedWinogradFloats, packWinogradWeights, WINOGRAD_TILE, winogradScratchBytes } from '../kernels/winograd.js';
@@ -364,7 +364,7 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
           ? store.f32(`winograd:${store.keyOf(wT.data)}`, packedWinogradFloats(g), (dst) => packWinogradWeights(g, wT.data, dst))
           : store.f32(`conv:${store.keyOf(wT.data)}:${g.groups}:${usesDepthwise(g)}`, packedConv2dFloats(g), (dst) => packConv2dWeights(g, wT.data, dst));
         const bias = node.inputs[2] !== undefined ? store.array(`init:${store.keyOf(inits.get(node.inputs[2])!.data)}`, inits.get(node.inputs[2])!.data) : 0;
-        scratchBytes = Math.max(scratchBytes, algorithm === 'winograd' ? winogradScratchBytes(g) : usesDepthwise(g) ? depthwiseScratchBytes(g) : conv2dScratchBytes(g));
+        scratchBytes = Math.max(scratchBytes, algorithm === 'winograd' ? winogradScratchBytes(g) : directConv2dKernel(g).scratchBytes);
         const macs = g.outChannels * g.outH * g.outW * g.inPerGroup * g.kernelH * g.kernelW * g.batch;
         const { axis, ranges } = convSplit(g, macs, nBlocks, P, algorithm === 'winograd' ? WINOGRAD_TILE : 1);
         const act = a.activation;

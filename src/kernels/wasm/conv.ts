@@ -12,7 +12,7 @@ const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5,
 const P_S_H = 8, P_S_W = 9, P_D_H = 10, P_D_W = 11, P_GROUPS = 12, P_IPG = 13, P_OPG = 14;
 const P_PAD_T = 15, P_PAD_L = 16, P_MODE = 17, P_X = 18, P_W = 19, P_BIAS = 20, P_OUT = 21, P_ACT = 22;
 const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END = 27, P_SCRATCH = 28;
-const P_PAD_B = 29, P_PAD_R = 30;
+const P_PAD_B = 29, P_PAD_R = 30, P_STRIP = 41;
 
 // @ts-ignore: decorator
 @inline function word(p: usize, i: i32): i32 {
@@ -290,12 +290,7 @@ export function conv2d(p: usize): void {
           } else {
             mk4x8At(a, panel, rowOffs, K, dst, ldc, b0, b1, b2, b3, act, slope);
           }
-          if (!direct) {
-            for (let r = rFirst; r < rEnd; r++) {
-              const o = out + ((<usize>(co + r) * outHW + <usize>q) << 2);
-              for (let j = 0; j < np; j++) store<f32>(o + (<usize>j << 2), load<f32>(tile + (<usize>(r * 8 + j) << 2)));
-            }
-          }
+          if (!direct) storeTileRows(tile, out + ((<usize>co * outHW + <usize>q) << 2), outHW << 2, rFirst, rEnd, np);
         }
       }
     }
@@ -440,4 +435,124 @@ export function depthwiseConv2d(p: usize): void {
   let i = 0;
   for (; i < n4; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
   for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}
+
+/**
+ * Rows r ∈ [rFirst, rEnd) of a 4×8 tile (32-byte rows at `tile`) to `dst` + r·ldc, the first `np` pixels of each:
+ * the partial channel blocks and pixel tails of the conv kernels.
+ */
+// @ts-ignore: decorator
+@inline function storeTileRows(tile: usize, dst: usize, ldc: usize, rFirst: i32, rEnd: i32, np: i32): void {
+  for (let r = rFirst; r < rEnd; r++) {
+    const o = dst + <usize>r * ldc;
+    const t = tile + (<usize>r << 5);
+    if (np == 8) {
+      v128.store(o, v128.load(t));
+      v128.store(o, v128.load(t, 16), 16);
+    } else {
+      for (let j = 0; j < np; j++) store<f32>(o + (<usize>j << 2), load<f32>(t + (<usize>j << 2)));
+    }
+  }
+}
+
+/**
+ * Stride-1, one-group conv2d with few taps per pixel (src/kernels/index.ts `usesRowsKernel` decides: a network's
+ * first conv on 1–7 channels, a 1×1 head). The output row is cut into strips of S pixels (S a multiple of 8,
+ * from P_STRIP: `rowsKernelStrip` in JS keeps the strip's rows within L1); for each strip the Cin·kH
+ * input row segments it reads are copied once into padded rows in scratch (padding mode applied there), and the
+ * 4×8 microkernel reads B straight from them: B row k = (ci·kH + ky)·kW + kx lies at byte offset
+ * (ci·kH + ky)·rowBytes + kx·dW·4 from the 8 pixels' first column. No per-panel im2col or bookkeeping: for so few
+ * taps, building panels costs more than the multiply-adds (3→16 @256²: 2.5 ms vs 3.9 ms).
+ *
+ * Same packed weights as conv2d. Scratch: tile (128 B) | row offsets [K] i32 | Cin·kH padded rows of rowLen
+ * floats, rowLen = align4(S + (kW-1)·dW), 64-byte aligned.
+ */
+export function conv2dRows(p: usize): void {
+  const cin = word(p, P_IN_C), inH = word(p, P_IN_H), inW = word(p, P_IN_W);
+  const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
+  const kH = word(p, P_K_H), kW = word(p, P_K_W);
+  const dH = word(p, P_D_H), dW = word(p, P_D_W);
+  const padT = word(p, P_PAD_T), padL = word(p, P_PAD_L), padR = word(p, P_PAD_R), mode = word(p, P_MODE);
+  const x = <usize>word(p, P_X), w = <usize>word(p, P_W), bias = <usize>word(p, P_BIAS), out = <usize>word(p, P_OUT);
+  const act = word(p, P_ACT);
+  const slope = f32x4.splat(load<f32>(p + (<usize>P_SLOPE << 2)));
+  const coStart = word(p, P_CO_START), coEnd = word(p, P_CO_END);
+  const rowStart = word(p, P_ROW_START), rowEnd = word(p, P_ROW_END);
+  const S = word(p, P_STRIP);
+  const scratch = <usize>word(p, P_SCRATCH);
+
+  const K = cin * kH * kW;
+  const inHW = <usize>(inH * inW);
+  const outHW = <usize>(outH * outW);
+  const rowLen = (S + (kW - 1) * dW + 3) & ~3;
+  const rowBytes = <usize>rowLen << 2;
+  const validEnd = padL + inW + padR;
+  const tile = scratch;
+  const offs = scratch + 128;
+  const rows = align64(offs + (<usize>K << 2));
+  let k = 0;
+  for (let r = 0; r < cin * kH; r++) {
+    for (let kx = 0; kx < kW; kx++) {
+      store<i32>(offs + (<usize>k << 2), r * <i32>rowBytes + kx * dW * 4);
+      k++;
+    }
+  }
+  const cbFirst = coStart >> 2, cbLast = (coEnd - 1) >> 2;
+  const zero = f32x4.splat(0);
+  for (let oy = rowStart; oy < rowEnd; oy++) {
+    const orow = <usize>(oy * outW);
+    for (let s0 = 0; s0 < outW; s0 += S) {
+      // Padded rows of the strip: row (ci·kH + ky), column j holds padded column s0 + j of input row
+      // oy - padT + ky·dH (input column s0 + j - padL); columns [jLo, jHi) lie inside the input.
+      const jLo = min(rowLen, max(0, padL - s0)), jHi = max(jLo, min(rowLen, padL + inW - s0));
+      for (let ci = 0; ci < cin; ci++) {
+        const xc = x + (<usize>ci * inHW << 2);
+        for (let ky = 0; ky < kH; ky++) {
+          const row = rows + <usize>(ci * kH + ky) * rowBytes;
+          const iy = sourceIndex(oy - padT + ky * dH, inH, mode);
+          if (iy < 0) {
+            for (let j: usize = 0; j < rowBytes; j += 16) v128.store(row + j, zero);
+            continue;
+          }
+          const xr = xc + (<usize>(iy * inW) << 2);
+          for (let j = 0; j < jLo; j++) {
+            const ix = s0 + j < validEnd ? sourceIndex(s0 + j - padL, inW, mode) : -1;
+            store<f32>(row + (<usize>j << 2), ix < 0 ? <f32>0 : load<f32>(xr + (<usize>ix << 2)));
+          }
+          copyFloats(row + (<usize>jLo << 2), xr + (<usize>(s0 + jLo - padL) << 2), jHi - jLo);
+          for (let j = jHi; j < rowLen; j++) {
+            const ix = s0 + j < validEnd ? sourceIndex(s0 + j - padL, inW, mode) : -1;
+            store<f32>(row + (<usize>j << 2), ix < 0 ? <f32>0 : load<f32>(xr + (<usize>ix << 2)));
+          }
+        }
+      }
+      const s1 = min(outW, s0 + S);
+      for (let cb = cbFirst; cb <= cbLast; cb++) {
+        const c0 = cb << 2;
+        const rFirst = max(coStart - c0, 0);
+        const rEnd = min(coEnd - c0, 4);
+        let b0: f32 = 0, b1: f32 = 0, b2: f32 = 0, b3: f32 = 0;
+        if (bias != 0) {
+          const bp = bias + (<usize>c0 << 2);
+          b0 = load<f32>(bp);
+          if (rEnd > 1) b1 = load<f32>(bp, 4);
+          if (rEnd > 2) b2 = load<f32>(bp, 8);
+          if (rEnd > 3) b3 = load<f32>(bp, 12);
+        }
+        const a = w + (<usize>cb * <usize>K << 4);
+        const full = rFirst == 0 && rEnd == 4;
+        const oc = out + ((<usize>c0 * outHW + orow) << 2);
+        for (let ox = s0; ox < s1; ox += 8) {
+          const np = min(8, s1 - ox);
+          const b = rows + (<usize>(ox - s0) << 2);
+          if (full && np == 8) {
+            mk4x8At(a, b, offs, K, oc + (<usize>ox << 2), outHW << 2, b0, b1, b2, b3, act, slope);
+          } else {
+            mk4x8At(a, b, offs, K, tile, 32, b0, b1, b2, b3, act, slope);
+            storeTileRows(tile, oc + (<usize>ox << 2), outHW << 2, rFirst, rEnd, np);
+          }
+        }
+      }
+    }
+  }
 }

@@ -4,7 +4,7 @@
  * all allocation happens in JS, src/kernels/memory.ts); its only static data (Math.exp/log tables, a few KiB at
  * byte 1024) lies in the allocator's reserved first 64 KiB.
  */
-export { conv2d, depthwiseConv2d } from './conv';
+export { conv2d, conv2dRows, depthwiseConv2d } from './conv';
 export { convTranspose2d } from './conv_transpose';
 export { gemmPanels } from './gemm';
 export { maxPool2d, avgPool2d } from './pool';
