@@ -4,16 +4,17 @@
  * shared memory, and waits for the other participants' blocks before the next step (see ./protocol.ts).
  *
  * Nothing here validates: plans are made (and checked) on the main thread. The only allocations per run are
- * the control view and, for the rare `node` steps, the views and the result of the single-thread code.
+ * the first sight of a plan (deserialized once from the shared memory, see {@link PlanRef}), the control view and, for the rare `node` steps, the views and the result of the single-thread code.
  */
 import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import { KernelInstance } from '../kernels/index.js';
 import { winogradConv2d } from '../kernels/winograd.js';
 import type { Epilogue } from '../kernels/index.js';
 import { runNode } from '../graph/execute.js';
 import { referenceBackend } from '../ops/reference/index.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { Ref, RunTask, Step } from './protocol.js';
+import type { Plan, PlanRef, Ref, RunTask, Step } from './protocol.js';
 import { CTRL_ABORT, CTRL_STEPS, controlWords } from './protocol.js';
 
 /** Thrown inside a participant when the main thread aborted the run (another participant died). */
@@ -36,6 +37,7 @@ const WAIT_MS = 20;
 /** Runs tasks on one wasm instance per scratch region (instances are cheap; the module is compiled once). */
 export class PlanExecutor {
   private readonly instances = new Map<string, KernelInstance>();
+  private readonly plans = new Map<number, Plan>();
 
   constructor(
     private readonly module: WebAssembly.Module,
@@ -52,6 +54,17 @@ export class PlanExecutor {
     return k;
   }
 
+  /** The plan `ref` names: deserialized from the shared memory the first time, then kept. */
+  private plan(ref: PlanRef): Plan {
+    let p = this.plans.get(ref.id);
+    if (p === undefined) {
+      // Copy out of the shared buffer first: v8.deserialize wants an ordinary buffer.
+      p = v8.deserialize(new Uint8Array(this.memory.buffer, ref.offset, ref.bytes).slice()) as Plan;
+      this.plans.set(ref.id, p);
+    }
+    return p;
+  }
+
   /** Take part in a run. Returns the number of blocks this participant computed. */
   run(task: RunTask): number {
     if (this.memory.buffer.byteLength < task.memoryBytes) {
@@ -59,7 +72,7 @@ export class PlanExecutor {
       throw new RangeError(`worker: shared memory has ${this.memory.buffer.byteLength} bytes, the plan needs ${task.memoryBytes}`);
     }
     const k = this.instance(task);
-    const steps = task.plan.steps;
+    const steps = this.plan(task.plan).steps;
     const ctl = new Int32Array(this.memory.buffer, task.control, controlWords(steps.length));
     // Timestamps only when profiling; otherwise one null check per step.
     const prof = task.profile ? new Float64Array(this.memory.buffer, task.profile, steps.length + 1) : null;

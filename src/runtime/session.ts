@@ -15,6 +15,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { ErrorCode, UnetError, UnetRangeError, formatShape, invalidParameter, invalidType, shapeMismatch } from '../errors.js';
@@ -28,7 +29,7 @@ import type { Model } from '../models/model.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { PlanLayout, PlanStepInfo } from './plan.js';
 import { buildPlan, ConstantStore, sizeOf } from './plan.js';
-import type { RunTask } from './protocol.js';
+import type { Plan, PlanRef, RunTask } from './protocol.js';
 import { CTRL_ABORT, CTRL_STEPS, controlWords } from './protocol.js';
 
 /** Options of {@link createSession}. */
@@ -200,6 +201,8 @@ function workerFile(): string {
 
 interface Entry {
   readonly layout: PlanLayout;
+  /** The plan serialized in the shared memory, for the workers. */
+  readonly planRef: PlanRef;
   /** True when the graph mixes images (batch axis ops): the plan covers the whole batch. */
   readonly wholeBatch: boolean;
 }
@@ -336,13 +339,21 @@ class PooledSession implements Session {
       const layout = buildPlan(graph, planShape, this.store, {
         participants: this.workers, blocksPerParticipant: this.opts.blocksPerWorker, precision: this.opts.precision, fuseConcat: this.opts.fuseConcat,
       });
-      e = { layout, wholeBatch: this.batchMixing };
+      e = { layout, planRef: this.postPlan(layout.plan), wholeBatch: this.batchMixing };
       this.entries.set(key, e);
     }
     const free = MAX_BYTES - HEADROOM - this.memory.allocatedBytes - RESERVED_BYTES;
     const have = this.lanes.reduce((s, l) => s + l.arenaBytes, 0);
     if (e.layout.plan.arenaBytes > free + have) throw tooLarge(shape, e.layout.plan.arenaBytes, free + have);
     return e;
+  }
+
+  /** Serialize `plan` once into the shared memory (see {@link PlanRef}). */
+  private postPlan(plan: Plan): PlanRef {
+    const bytes = v8.serialize(plan);
+    const offset = this.memory.alloc(bytes.length);
+    new Uint8Array(this.memory.memory.buffer, offset, bytes.length).set(bytes);
+    return { id: this.entries.size + 1, offset, bytes: bytes.length };
   }
 
   /** The graph for a plan shape: specialized models are re-imported per H×W. */
@@ -437,7 +448,7 @@ class PooledSession implements Session {
       const lane = this.lanes[l]!;
       // Input in, run, outputs out (views re-derived: the memory may have grown).
       this.memory.f32(lane.arena + layout.input.offset, perImageIn).set(x.data.subarray(img * perImageIn, (img + 1) * perImageIn));
-      await this.runLane(layout, lane, participants, l, state);
+      await this.runLane(layout, entry.planRef, lane, participants, l, state);
       if (state.failed !== null) return;
       for (const o of layout.outputs) {
         const len = sizeOf(o.shape);
@@ -467,7 +478,7 @@ class PooledSession implements Session {
   }
 
   /** One image on one lane with `participants` tasks; the first failure aborts the lane's other participants. */
-  private async runLane(layout: PlanLayout, lane: Lane, participants: number, laneIndex: number, state: { failed: unknown }): Promise<void> {
+  private async runLane(layout: PlanLayout, planRef: PlanRef, lane: Lane, participants: number, laneIndex: number, state: { failed: unknown }): Promise<void> {
     const words = controlWords(layout.plan.steps.length);
     const ctl = this.memory.i32(lane.control, words);
     ctl.fill(0);
@@ -478,7 +489,7 @@ class PooledSession implements Session {
     for (let i = 0; i < participants; i++) {
       const slot = this.slots[participants === 1 ? laneIndex : i]!;
       const task: RunTask = {
-        plan: layout.plan, arena: lane.arena, control: lane.control, scratch: slot.offset, scratchBytes: slot.bytes,
+        plan: planRef, arena: lane.arena, control: lane.control, scratch: slot.offset, scratchBytes: slot.bytes,
         memoryBytes, exitAtStep: i === 0 ? exitAt : -1, profile: i === 0 && this.opts.profile ? this.stamps[laneIndex]!.offset : 0,
       };
       tasks.push(
