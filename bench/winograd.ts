@@ -32,6 +32,9 @@ const CASES: BenchCase[] = [
   { name: 'conv 64→64 3×3 p1 @128²', kind: 'conv', x: [1, 64, 128, 128], w: [64, 64, 3, 3], stride: 1, pad: 1, groups: 1 },
   { name: 'conv 128→128 3×3 p1 @64²', kind: 'conv', x: [1, 128, 64, 64], w: [128, 128, 3, 3], stride: 1, pad: 1, groups: 1 },
   { name: 'conv 32→32 3×3 p1 @256²', kind: 'conv', x: [1, 32, 256, 256], w: [32, 32, 3, 3], stride: 1, pad: 1, groups: 1 },
+  { name: 'conv 16→16 3×3 p1 @256²', kind: 'conv', x: [1, 16, 256, 256], w: [16, 16, 3, 3], stride: 1, pad: 1, groups: 1 },
+  { name: 'conv 32→16 3×3 p1 @256²', kind: 'conv', x: [1, 32, 256, 256], w: [16, 32, 3, 3], stride: 1, pad: 1, groups: 1 },
+  { name: 'conv 3→16 3×3 p1 @256²', kind: 'conv', x: [1, 3, 256, 256], w: [16, 3, 3, 3], stride: 1, pad: 1, groups: 1 },
 ];
 
 function arg(args: string[], name: string): string | undefined {
