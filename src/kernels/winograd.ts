@@ -85,11 +85,6 @@ export function packWinogradWeights(g: Conv2dGeometry, w: Float32Array, dst: Flo
   }
 }
 
-/** Bytes between ξ planes (mirror of the kernel): a multiple of 4 KiB plus 64 B, never a power of two. */
-function planeStride(bytes: number): number {
-  return Math.ceil(bytes / 4096) * 4096 + 64;
-}
-
 /** L2 budget for one block's V and M (the machine's L2 is 512 KiB per core; leave room for U and the input). */
 const BLOCK_BUDGET_BYTES = 320 * 1024;
 
@@ -110,7 +105,7 @@ export function winogradBlockPanels(g: Conv2dGeometry): number {
  */
 export function winogradScratchBytes(g: Conv2dGeometry, blockPanels = winogradBlockPanels(g)): number {
   const coutPad = Math.ceil(g.outChannels / 4) * 4;
-  return PARAM_WORDS * 4 + 4096 + 36 * planeStride(blockPanels * g.inChannels * 32) + blockPanels * coutPad * 36 * 32;
+  return PARAM_WORDS * 4 + 4096 + blockPanels * g.inChannels * 36 * 32 + blockPanels * coutPad * 36 * 32;
 }
 
 /**

@@ -286,7 +286,7 @@ export function conv2d(p: usize): void {
           const dst = direct ? out + ((<usize>co * outHW + <usize>q) << 2) : tile;
           const ldc = direct ? outHW << 2 : 32;
           if (!rowKind) {
-            mk4x8(a, panel, K, dst, ldc, b0, b1, b2, b3, act, slope);
+            mk4x8(a, panel, 32, K, dst, ldc, b0, b1, b2, b3, act, slope);
           } else {
             mk4x8At(a, panel, rowOffs, K, dst, ldc, b0, b1, b2, b3, act, slope);
           }

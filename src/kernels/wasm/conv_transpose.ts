@@ -148,7 +148,7 @@ export function convTranspose2d(p: usize): void {
             mk4x8Up2(a, panel, ipg, o, <usize>outW << 2, 2 * iy >= rowStart, 2 * iy + 1 < rowEnd, b, act, slope);
             continue;
           }
-          mk4x8(a, panel, ipg, tile, 32, 0, 0, 0, 0, ACT_NONE, slope);
+          mk4x8(a, panel, 32, ipg, tile, 32, 0, 0, 0, 0, ACT_NONE, slope);
           for (let i = 0; i < 4; i++) {
             const r = rb * 4 + i;
             const coL = r / KK;

@@ -4,7 +4,8 @@
  *
  * Panels (all f32, 16-byte aligned):
  *   A panel: K rows of 4 values   a[k*4 + r]   (4 output rows, e.g. 4 output channels, weights packed once)
- *   B panel: K rows of 8 values   b[k*8 + j]   (8 output columns, e.g. 8 pixels of a fused im2col panel)
+ *   B panel: K rows of 8 values   b[k*8 + j]   (8 output columns, e.g. 8 pixels of a fused im2col panel; mk4x8
+ *            takes the rows' byte stride, 32 for a packed panel)
  *   C tile:  c[r*ldc + j] = act(Σ_k a[k*4+r]·b[k*8+j] + bias_r)   (ldc in bytes)
  */
 import { activate, madd } from './simd';
@@ -12,7 +13,7 @@ import { activate, madd } from './simd';
 // Inlined into the drivers: measured slightly faster than a separate function (35 vs 32 GFLOPS on 64→64 @128²).
 // @ts-ignore: decorator
 @inline export function mk4x8(
-  a: usize, b: usize, K: i32, dst: usize, ldc: usize,
+  a: usize, b: usize, bStride: usize, K: i32, dst: usize, ldc: usize,
   bias0: f32, bias1: f32, bias2: f32, bias3: f32, act: i32, slope: v128,
 ): void {
   let c00 = f32x4.splat(bias0), c01 = c00;
@@ -35,7 +36,7 @@ import { activate, madd } from './simd';
     c30 = madd(av, b0, c30);
     c31 = madd(av, b1, c31);
     a += 16;
-    b += 32;
+    b += bStride;
   }
   v128.store(dst, activate(c00, act, slope));
   v128.store(dst, activate(c01, act, slope), 16);
@@ -110,7 +111,7 @@ export function gemmPanels(a: usize, b: usize, c: usize, mBlocks: i32, nBlocks: 
   for (let n = 0; n < nBlocks; n++) {
     const bp = b + <usize>n * bStride;
     for (let m = 0; m < mBlocks; m++) {
-      mk4x8(a + <usize>m * aStride, bp, K, c + <usize>(m * 4) * <usize>ldc + (<usize>n << 5), <usize>ldc, 0, 0, 0, 0, 0, slope);
+      mk4x8(a + <usize>m * aStride, bp, 32, K, c + <usize>(m * 4) * <usize>ldc + (<usize>n << 5), <usize>ldc, 0, 0, 0, 0, 0, slope);
     }
   }
 }
