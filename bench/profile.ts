@@ -4,10 +4,10 @@
  * steps.
  *
  *   npm run bench -- profile [--model <path>] [--size HxW] [--base N] [--workers N] [--precision exact|fast]
- *                            [--iters N] [--no-fuse-concat] [--json]
+ *                            [--iters N] [--no-fuse-concat] [--no-fuse-pool] [--json]
  *
  * Default network: the `unet` benchmark's milesial U-Net (base 16, depth 4, transpose, seeded random weights) at
- * 256×256 on one worker, precision 'fast'. `--no-fuse-concat` plans every concat as a copy (for comparison).
+ * 256×256 on one worker, precision 'fast'. `--no-fuse-concat` plans every concat as a copy and `--no-fuse-pool` every max pool as a step of its own (for comparison).
  */
 import { parseSize } from '../src/cli/commands/inspect.js';
 import { loadModel } from '../src/models/load.js';
@@ -43,16 +43,17 @@ export async function main(args: string[]): Promise<void> {
   const [h, w] = sizeArg !== undefined ? parseSize(sizeArg) : modelPath === undefined ? [256, 256] : model.meta.input.size ?? [256, 256];
   const channels = model.graph.inputs[0]!.shape[1] ?? model.meta.input.channels;
   const fuseConcat = !args.includes('--no-fuse-concat');
+  const fusePool = !args.includes('--no-fuse-pool');
 
-  const session = await createSession(model, { workers, precision, profile: true, fuseConcat });
+  const session = await createSession(model, { workers, precision, profile: true, fuseConcat, fusePool });
   try {
     const x = randomInput([1, channels, h, w], 1);
     const plan = session.plan(x.shape);
     const p = await profileSession(session, x, { warmup: 3, iterations });
     if (args.includes('--json')) {
-      process.stdout.write(JSON.stringify({ bench: 'profile', model: model.meta.name, precision, fuseConcat, arenaBytes: plan.arenaBytes, ...p, byOp: profileByOp(p) }) + '\n');
+      process.stdout.write(JSON.stringify({ bench: 'profile', model: model.meta.name, precision, fuseConcat, fusePool, arenaBytes: plan.arenaBytes, ...p, byOp: profileByOp(p) }) + '\n');
     } else {
-      process.stdout.write(`model: ${model.meta.name}, precision ${precision}, concat fusion ${fuseConcat ? 'on' : 'off'}, ` +
+      process.stdout.write(`model: ${model.meta.name}, precision ${precision}, concat fusion ${fuseConcat ? 'on' : 'off'}, pool fusion ${fusePool ? 'on' : 'off'}, ` +
         `planned arena ${(plan.arenaBytes / 2 ** 20).toFixed(2)} MiB\n`);
       process.stdout.write(formatProfile(p));
     }

@@ -11,10 +11,11 @@ import { runGraph } from '../src/graph/execute.js';
 import { optimizeGraph } from '../src/graph/passes.js';
 import { buildUnet } from '../src/models/unet.js';
 import { registerBackend } from '../src/ops/backend.js';
-import { conv2dGeometry, type Conv2dGeometry } from '../src/ops/geometry.js';
+import { conv2dGeometry, pool2dGeometry, type Conv2dGeometry } from '../src/ops/geometry.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import type { NormalizedPadding } from '../src/ops/params.js';
 import { conv2dReference } from '../src/ops/reference/conv.js';
+import { maxPool2dReference } from '../src/ops/reference/pool.js';
 import { randInt, randomArray, rng } from './kernels.helpers.js';
 
 /** F(4×4,3×3) rounding budget: max |ours - reference| relative to the output's max magnitude. */
@@ -185,6 +186,43 @@ for (const { name: build, k } of builds) {
         worst = Math.max(worst, e);
       }
       expect(worst).toBeGreaterThan(0);
+    });
+
+    it('fused 2×2 max pool: bit-identical to pooling the output, over odd sizes, batch 2, row and channel blocks', () => {
+      const rand = rng(77);
+      for (let t = 0; t < 24; t++) {
+        const x: [number, number, number, number] = [randInt(rand, 1, 2), randInt(rand, 1, 12), randInt(rand, 2, 37), randInt(rand, 2, 53)];
+        const g = geometry(x, randInt(rand, 1, 14), { kind: 'explicit', h: randInt(rand, 0, 1), w: randInt(rand, 0, 1) });
+        if (g.outH < 2 || g.outW < 2) continue;
+        const pg = pool2dGeometry('test', { x: [g.batch, g.outChannels, g.outH, g.outW], kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1], ceilMode: false });
+        // Row blocks start on even rows (the plan's are multiples of 4); channel blocks anywhere.
+        const cut = Math.min(g.outH, 4 * randInt(rand, 0, Math.floor(g.outH / 4)));
+        const coCut = randInt(rand, 0, g.outChannels);
+        const ranges: WorkRange[] = [
+          { coStart: 0, coEnd: coCut, rowStart: 0, rowEnd: g.outH },
+          { coStart: coCut, coEnd: g.outChannels, rowStart: 0, rowEnd: cut },
+          { coStart: coCut, coEnd: g.outChannels, rowStart: cut, rowEnd: g.outH },
+        ];
+        const r = rand();
+        const ep: Epilogue = { activation: r < 0.5 ? 'relu' : 'none' };
+        const xs = randomArray(g.batch * g.inChannels * g.inH * g.inW, rand);
+        const w = randomArray(g.outChannels * g.inChannels * 9, rand);
+        const n = g.batch * g.outChannels * g.outH * g.outW, pn = g.batch * g.outChannels * pg.outH * pg.outW;
+        const xOff = memory.alloc(xs.byteLength), uOff = memory.alloc(packedWinogradFloats(g) * 4);
+        const oOff = memory.alloc(n * 4), pOff = memory.alloc(pn * 4), plainOff = memory.alloc(n * 4);
+        memory.f32(xOff, xs.length).set(xs);
+        packWinogradWeights(g, w, memory.f32(uOff, packedWinogradFloats(g)));
+        memory.f32(pOff, pn).fill(NaN);
+        const pool = { offset: pOff, h: pg.outH, w: pg.outW };
+        for (const rg of ranges) if (rg.coStart < rg.coEnd && rg.rowStart < rg.rowEnd) winogradConv2d(k, g, xOff, uOff, 0, oOff, ep, rg, undefined, pool);
+        winogradConv2d(k, g, xOff, uOff, 0, plainOff, ep);
+        const out = memory.f32(oOff, n).slice(), plain = memory.f32(plainOff, n).slice(), pooled = memory.f32(pOff, pn).slice();
+        for (const off of [xOff, uOff, oOff, pOff, plainOff]) memory.free(off);
+        const want = new Float32Array(pn);
+        maxPool2dReference(pg, out, want);
+        expect(out, `${name(g)}: the conv output is unchanged by the fused pool`).toEqual(plain);
+        expect(pooled, `${name(g)} rows cut at ${cut}, channels at ${coCut}`).toEqual(want);
+      }
     });
   });
 }

@@ -148,6 +148,41 @@ describe('fused concat: outputs bit-identical to the unfused plan (2 workers)', 
   }
 });
 
+describe('fused max pool (Winograd output transform writes the pool too): outputs bit-identical to the unfused plan', () => {
+  const cases: { name: string; model: () => Model; x: Tensor; pools: number }[] = [
+    { name: 'transpose U-Net base 16 depth 4, one image at 64×64', model: () => unetModel({ inChannels: 3, classes: 2, base: 16, depth: 4, upMode: 'transpose' }, 3), x: input([1, 3, 64, 64], 8), pools: 4 },
+    { name: 'transpose U-Net base 16 depth 3, one image at 37×45 (odd maps: the last row and column are not pooled)', model: () => unetModel({ inChannels: 3, classes: 2, base: 16, depth: 3, upMode: 'transpose' }, 4), x: input([1, 3, 37, 45], 9), pools: 3 },
+    { name: 'bilinear U-Net base 12 depth 3, a batch of 3 at 30×44', model: () => unetModel({ inChannels: 1, classes: 3, base: 12, depth: 3, upMode: 'bilinear' }, 5), x: input([3, 1, 30, 44], 10), pools: 3 },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const model = c.model();
+      for (const workers of [1, 2]) {
+        const fused = await createSession(model, { workers });
+        const plain = await createSession(model, { workers, fusePool: false });
+        const exact = await createSession(model, { workers, precision: 'exact' });
+        try {
+          const pf = fused.plan(c.x.shape);
+          const pp = plain.plan(c.x.shape);
+          expect(pf.fusedPools).toBe(c.pools);
+          expect(pp.fusedPools).toBe(0);
+          expect(exact.plan(c.x.shape).fusedPools).toBe(0);
+          expect(pf.steps).toBe(pp.steps - c.pools);
+          expectIdentical(await fused.run(c.x), await plain.run(c.x));
+        } finally {
+          await fused.close();
+          await plain.close();
+          await exact.close();
+        }
+      }
+    }, 120_000);
+  }
+
+  it('fusePool "yes" → ERR_INVALID_ARG_VALUE naming options.fusePool', () => {
+    expect(() => resolveSessionOptions({ fusePool: 'yes' as unknown as boolean })).toThrow(/options\.fusePool/);
+  });
+});
+
 describe('profiled runs', () => {
   it('lastProfile(): one entry per plan step with op, algorithm, shape, FLOPs and a non-negative time; null without `profile`', async () => {
     const model = unetModel({ inChannels: 3, classes: 2, base: 8, depth: 3, upMode: 'transpose' });

@@ -58,6 +58,11 @@ export const P_BATCH_START = 31, P_BATCH_END = 32, P_X_IMAGE = 33, P_OUT_IMAGE =
 export const P_BLOCK_PANELS = 40;
 /** Rows kernel only (`conv2dRows`): output pixels per strip (see {@link rowsKernelStrip}). */
 export const P_STRIP = 41;
+/**
+ * Winograd kernel only: a fused 2×2 stride-2 max pool of the output (offset, 0 = none; pooled rows and columns;
+ * bytes per pooled image, a JS-side word like P_X_IMAGE).
+ */
+export const P_POOL = 42, P_POOL_H = 43, P_POOL_W = 44, P_POOL_IMAGE = 45;
 /** Words in a parameter block (a multiple of 16 keeps the scratch after it 64-byte aligned). */
 export const PARAM_WORDS = 48;
 
@@ -298,9 +303,11 @@ export class KernelInstance {
     const fn = this.exports[d.kernel];
     const x0 = words[P_X]!, o0 = words[P_OUT]!;
     const xStride = words[P_X_IMAGE]!, oStride = words[P_OUT_IMAGE]!;
+    const pool0 = words[P_POOL]!, poolStride = words[P_POOL_IMAGE]!;
     for (let n = words[P_BATCH_START]!, n1 = words[P_BATCH_END]!; n < n1; n++) {
       words[P_X] = x0 + n * xStride;
       words[P_OUT] = o0 + n * oStride;
+      if (pool0 !== 0) words[P_POOL] = pool0 + n * poolStride;
       fn(base);
     }
   }

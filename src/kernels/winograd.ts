@@ -16,7 +16,7 @@
  */
 import type { Conv2dGeometry } from '../ops/geometry.js';
 import {
-  conv2dDescriptor, PARAM_WORDS, P_BLOCK_PANELS, usesRowsKernel, type Epilogue, type KernelDescriptor, type KernelInstance, type WorkRange,
+  conv2dDescriptor, PARAM_WORDS, P_BLOCK_PANELS, P_POOL, P_POOL_H, P_POOL_IMAGE, P_POOL_W, usesRowsKernel, type Epilogue, type KernelDescriptor, type KernelInstance, type WorkRange,
 } from './index.js';
 
 /** Output tile edge: each Winograd tile produces 4×4 output pixels. */
@@ -116,19 +116,36 @@ export function winogradScratchBytes(g: Conv2dGeometry, blockPanels = winogradBl
  */
 export function winogradConv2dDescriptor(
   g: Conv2dGeometry, xOff: number, uOff: number, biasOff: number, outOff: number,
-  ep: Epilogue = NO_EPILOGUE, range?: WorkRange, blockPanels = winogradBlockPanels(g),
+  ep: Epilogue = NO_EPILOGUE, range?: WorkRange, blockPanels = winogradBlockPanels(g), pool?: WinogradPool,
 ): KernelDescriptor {
   const { params } = conv2dDescriptor(g, xOff, uOff, biasOff, outOff, ep, range);
   params[P_BLOCK_PANELS] = blockPanels;
+  if (pool !== undefined) {
+    params[P_POOL] = pool.offset;
+    params[P_POOL_H] = pool.h;
+    params[P_POOL_W] = pool.w;
+    params[P_POOL_IMAGE] = g.outChannels * pool.h * pool.w * 4;
+  }
   return { kernel: 'winogradConv2d', params, scratchBytes: winogradScratchBytes(g, blockPanels) };
 }
 
 /** Run {@link winogradConv2dDescriptor}'s block on `k`'s thread (the calling convention of `KernelInstance.conv2d`). */
 export function winogradConv2d(
   k: KernelInstance, g: Conv2dGeometry, xOff: number, uOff: number, biasOff: number, outOff: number,
-  ep: Epilogue = NO_EPILOGUE, range?: WorkRange, blockPanels = winogradBlockPanels(g),
+  ep: Epilogue = NO_EPILOGUE, range?: WorkRange, blockPanels = winogradBlockPanels(g), pool?: WinogradPool,
 ): void {
-  k.run(winogradConv2dDescriptor(g, xOff, uOff, biasOff, outOff, ep, range, blockPanels));
+  k.run(winogradConv2dDescriptor(g, xOff, uOff, biasOff, outOff, ep, range, blockPanels, pool));
+}
+
+/**
+ * A 2×2 stride-2 max pool (no padding, floor mode) of the conv's output, written by the output transform next to
+ * the output itself: out [N, Cout, h, w] at `offset`, h = ⌊oH/2⌋, w = ⌊oW/2⌋. Row ranges must start on even rows
+ * (the plan's are multiples of {@link WINOGRAD_TILE}). Bit-identical to the separate max pool kernel.
+ */
+export interface WinogradPool {
+  readonly offset: number;
+  readonly h: number;
+  readonly w: number;
 }
 
 const NO_EPILOGUE: Epilogue = Object.freeze({ activation: 'none' });

@@ -134,7 +134,11 @@ export function runBlock(k: KernelInstance, memory: WebAssembly.Memory, arena: n
       epilogue.activation = step.act;
       epilogue.slope = step.slope;
       const r = setRange(step.axis, g.outChannels, g.outH, r0, r1);
-      if (step.algorithm === 'winograd') winogradConv2d(k, g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), epilogue, r);
+      if (step.algorithm === 'winograd') {
+        const p = step.pool;
+        winogradConv2d(k, g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), epilogue, r, undefined,
+          p === null ? undefined : { offset: addr(arena, p.out), h: p.h, w: p.w });
+      }
       else k.conv2d(g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), epilogue, r);
       return;
     }

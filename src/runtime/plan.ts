@@ -107,6 +107,8 @@ export interface PlanOptions {
   readonly precision: 'exact' | 'fast';
   /** Place concat inputs in their slots of the concat's output (default true); false keeps every concat a copy. */
   readonly fuseConcat?: boolean;
+  /** Compute 2×2 stride-2 max pools in the output transform of the Winograd conv before them (default true). */
+  readonly fusePool?: boolean;
 }
 
 /** What one plan step computes, for profiles (kept on the main thread; workers never receive it). */
@@ -141,6 +143,8 @@ export interface PlanLayout {
   readonly fusedConcats: number;
   /** Concats with some inputs placed in their slots (a copy step for the others). */
   readonly partlyFusedConcats: number;
+  /** Max pools computed by the Winograd conv before them (no step). */
+  readonly fusedPools: number;
 }
 
 interface Value {
@@ -231,8 +235,31 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
     return false;
   };
   const needsPad = (n: GraphNode): boolean => n.op === 'conv2d' && !symmetric(n.attrs.pads);
+
+  // Fused pools: a 2×2 stride-2 max pool (no padding, dilation or ceil mode) whose input a Winograd conv writes is
+  // computed by that conv's output transform; the pool's output is born at the conv and the pool reads nothing.
+  const poolOf = new Map<string, NodeOf<'maxPool2d'>>(); // conv node → its fused pool
+  const fusedPoolAt = new Map<string, number>(); // pool node → order index of its conv
+  if (options.fusePool !== false) {
+    const producer = new Map<string, { node: GraphNode; t: number }>();
+    order.forEach((node, t) => producer.set(node.outputs[0]!, { node, t }));
+    for (const n of order) {
+      if (n.op !== 'maxPool2d') continue;
+      const a = n.attrs;
+      const plain = a.kernelSize.every((k) => k === 2) && a.stride.every((s) => s === 2) && a.padding.every((p) => p === 0) &&
+        a.dilation.every((d) => d === 1) && !a.ceilMode;
+      const src = producer.get(n.inputs[0]!);
+      if (!plain || src === undefined || src.node.op !== 'conv2d' || needsPad(src.node) || poolOf.has(src.node.name)) continue;
+      const c = src.node;
+      if (chooseConvAlgorithm(convGeometry(c, shapes.get(c.inputs[0]!)!, inits.get(c.inputs[1]!)!.shape), { precision: options.precision }) !== 'winograd') continue;
+      poolOf.set(c.name, n);
+      fusedPoolAt.set(n.name, src.t);
+    }
+  }
+
   order.forEach((n, t) => {
-    for (const i of n.inputs) if (!inits.has(i)) use(i, t);
+    const fusedAt = fusedPoolAt.get(n.name);
+    if (fusedAt === undefined) for (const i of n.inputs) if (!inits.has(i)) use(i, t);
     if (isAlias(n) && !inits.has(n.inputs[0]!)) {
       alias.set(n.outputs[0]!, n.inputs[0]!);
       return;
@@ -242,7 +269,7 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
       const p = (n as NodeOf<'conv2d'>).attrs.pads;
       define(`${n.outputs[0]!}#pad`, [x[0]!, x[1]!, x[2]! + p.top + p.bottom, x[3]! + p.left + p.right], t);
     }
-    define(n.outputs[0]!, shapes.get(n.outputs[0]!)!, t);
+    define(n.outputs[0]!, shapes.get(n.outputs[0]!)!, fusedAt ?? t);
   });
   for (const o of graph.outputs) use(o, order.length);
 
@@ -331,6 +358,7 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
   const stepInfo: PlanStepInfo[] = [];
   let fusedConcats = 0;
   let partlyFusedConcats = 0;
+  let fusedPools = 0;
   let scratchBytes = 64 * 1024;
   for (const node of order) {
     if (isAlias(node) && !inits.has(node.inputs[0]!)) continue;
@@ -360,6 +388,9 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
           padding: { kind: 'explicit', h: pads.top, w: pads.left }, groups: a.groups, paddingMode: mode,
         });
         const algorithm = chooseConvAlgorithm(g, { precision: options.precision });
+        const fused = poolOf.get(node.name);
+        const pooled = fused === undefined ? null : shapes.get(fused.outputs[0]!)!;
+        const pool = pooled === null ? null : { out: ref(fused!.outputs[0]!), h: pooled[2]!, w: pooled[3]! };
         const w = algorithm === 'winograd'
           ? store.f32(`winograd:${store.keyOf(wT.data)}`, packedWinogradFloats(g), (dst) => packWinogradWeights(g, wT.data, dst))
           : store.f32(`conv:${store.keyOf(wT.data)}:${g.groups}:${usesDepthwise(g)}`, packedConv2dFloats(g), (dst) => packConv2dWeights(g, wT.data, dst));
@@ -368,7 +399,7 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
         const macs = g.outChannels * g.outH * g.outW * g.inPerGroup * g.kernelH * g.kernelW * g.batch;
         const { axis, ranges } = convSplit(g, macs, nBlocks, P, algorithm === 'winograd' ? WINOGRAD_TILE : 1);
         const act = a.activation;
-        steps.push({ kind: 'conv2d', algorithm, node: node.name, g, axis, ranges, x, out, w, bias, act: act.kind, slope: act.kind === 'leakyRelu' ? act.slope : 0 });
+        steps.push({ kind: 'conv2d', algorithm, node: node.name, g, axis, ranges, x, out, w, bias, act: act.kind, slope: act.kind === 'leakyRelu' ? act.slope : 0, pool });
         break;
       }
       case 'convTranspose2d': {
@@ -388,6 +419,10 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
       }
       case 'maxPool2d':
       case 'avgPool2d': {
+        if (fusedPoolAt.has(node.name)) {
+          fusedPools++;
+          break;
+        }
         const a = node.attrs;
         const g = pool2dGeometry(where, {
           x: xShape, kernel: a.kernelSize, stride: a.stride, padding: a.padding,
@@ -522,7 +557,17 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
     stepInfo,
     fusedConcats,
     partlyFusedConcats,
+    fusedPools,
   };
+}
+
+/** The geometry of a conv2d node with symmetric pads on input shape `x` (the plan's conv steps use the same). */
+function convGeometry(node: NodeOf<'conv2d'>, x: readonly number[], w: readonly number[]): Conv2dGeometry {
+  const a = node.attrs;
+  return conv2dGeometry(nodeLabel(node), {
+    x, w, stride: a.stride, dilation: a.dilation, padding: { kind: 'explicit', h: a.pads.top, w: a.pads.left }, groups: a.groups,
+    paddingMode: a.paddingMode,
+  });
 }
 
 /** The profile description of `step`, one of the steps of `node`. */

@@ -41,6 +41,8 @@ export interface ModelProfile {
   readonly flops: number;
   /** Concats the memory plan fused away (they have no step). */
   readonly fusedConcats: number;
+  /** Max pools fused into the conv before them (they have no step). */
+  readonly fusedPools: number;
 }
 
 /** Options of {@link profileSession}. */
@@ -103,7 +105,7 @@ export async function profileSession(session: Session, x: Tensor, options: Profi
   });
   return {
     inputShape: last!.inputShape, workers: last!.participants, iterations, steps, stepsMs, runMs: runMs / iterations,
-    flops: steps.reduce((a, s) => a + s.flops, 0), fusedConcats: last!.fusedConcats,
+    flops: steps.reduce((a, s) => a + s.flops, 0), fusedConcats: last!.fusedConcats, fusedPools: last!.fusedPools,
   };
 }
 
@@ -144,7 +146,8 @@ export function formatProfile(p: ModelProfile): string {
     line(widths.map((w) => '-'.repeat(w))),
     `total: ${p.steps.length} steps ${fmtMs(p.stepsMs)} ms (run ${fmtMs(p.runMs)} ms with dispatch and copies in/out); ` +
       `conv ${(p.flops / 1e9).toFixed(2)} GFLOP, ${(p.flops / p.stepsMs / 1e6).toFixed(1)} GFLOPS overall` +
-      (p.fusedConcats > 0 ? `; ${p.fusedConcats} concat${p.fusedConcats === 1 ? '' : 's'} fused (no step)` : ''),
+      (p.fusedConcats > 0 ? `; ${p.fusedConcats} concat${p.fusedConcats === 1 ? '' : 's'} fused (no step)` : '') +
+      (p.fusedPools > 0 ? `; ${p.fusedPools} max pool${p.fusedPools === 1 ? '' : 's'} fused into the conv before ${p.fusedPools === 1 ? 'it' : 'them'}` : ''),
     'by op: ' + profileByOp(p).map((o) => `${o.op} ${fmtMs(o.ms)} ms (${o.share.toFixed(1)} %)`).join(', '),
     'top 5:',
     ...top.map(({ s, k }) => `  #${k} ${s.node} (${s.op}${s.algorithm ? ` ${s.algorithm}` : ''}) ${fmtMs(s.ms)} ms, ${s.share.toFixed(1)} %`),

@@ -67,6 +67,11 @@ export interface ConvStep extends StepBase {
   readonly bias: number;
   readonly act: 'none' | 'relu' | 'leakyRelu' | 'sigmoid';
   readonly slope: number;
+  /**
+   * A fused 2×2 stride-2 max pool of the output (Winograd only; row blocks on even rows): its output
+   * [Cout, poolH, poolW], or null.
+   */
+  readonly pool: { readonly out: Ref; readonly h: number; readonly w: number } | null;
 }
 
 /** convTranspose2d on one image. */

@@ -54,6 +54,11 @@ export interface SessionOptions {
    * nothing (default true; outputs are identical either way).
    */
   readonly fuseConcat?: boolean;
+  /**
+   * Let a 2×2 stride-2 max pool that reads a Winograd conv's output be computed by the conv's output transform,
+   * which writes both (default true; outputs are identical either way).
+   */
+  readonly fusePool?: boolean;
 }
 
 /** Resolved options. */
@@ -63,9 +68,10 @@ export interface FilledSessionOptions {
   readonly precision: 'exact' | 'fast';
   readonly profile: boolean;
   readonly fuseConcat: boolean;
+  readonly fusePool: boolean;
 }
 
-const kDefaultOptions = Object.freeze({ blocksPerWorker: 1, precision: 'fast' as const, profile: false, fuseConcat: true });
+const kDefaultOptions = Object.freeze({ blocksPerWorker: 1, precision: 'fast' as const, profile: false, fuseConcat: true, fusePool: true });
 const PRECISIONS: readonly string[] = Object.freeze(['exact', 'fast']);
 
 /** What the memory plan of one input shape holds (see {@link Session.plan}). */
@@ -90,6 +96,8 @@ export interface SessionPlanInfo {
   readonly fusedConcats: number;
   /** Concats that copy only some inputs (the others are at their slots). */
   readonly partlyFusedConcats: number;
+  /** Max pools computed by the Winograd conv that writes their input (no step of their own). */
+  readonly fusedPools: number;
 }
 
 /** Wall time of one plan step in a profiled run (see {@link SessionOptions.profile}). */
@@ -110,6 +118,8 @@ export interface SessionProfile {
   readonly totalMs: number;
   /** Concats the plan fused away (no step, so not in `steps`). */
   readonly fusedConcats: number;
+  /** Max pools fused into the conv before them (no step, so not in `steps`). */
+  readonly fusedPools: number;
 }
 
 /** A model on a worker pool. Create with {@link createSession}. */
@@ -176,7 +186,9 @@ export function resolveSessionOptions(options: SessionOptions): FilledSessionOpt
   if (typeof profile !== 'boolean') throw invalidParameter('createSession', 'options.profile', 'a boolean', profile);
   const fuseConcat = options.fuseConcat ?? kDefaultOptions.fuseConcat;
   if (typeof fuseConcat !== 'boolean') throw invalidParameter('createSession', 'options.fuseConcat', 'a boolean', fuseConcat);
-  return Object.freeze({ workers, blocksPerWorker: bpw, precision, profile, fuseConcat });
+  const fusePool = options.fusePool ?? kDefaultOptions.fusePool;
+  if (typeof fusePool !== 'boolean') throw invalidParameter('createSession', 'options.fusePool', 'a boolean', fusePool);
+  return Object.freeze({ workers, blocksPerWorker: bpw, precision, profile, fuseConcat, fusePool });
 }
 
 /** Test hook: the next run's first task makes its worker `process.exit(1)` when it reaches `step`. */
@@ -301,6 +313,7 @@ class PooledSession implements Session {
       sharedBytes: this.store.bytes + lanes * p.arenaBytes + this.workers * p.scratchBytes,
       fusedConcats: e.layout.fusedConcats,
       partlyFusedConcats: e.layout.partlyFusedConcats,
+      fusedPools: e.layout.fusedPools,
     };
   }
 
@@ -338,6 +351,7 @@ class PooledSession implements Session {
       const graph = this.graphFor(planShape);
       const layout = buildPlan(graph, planShape, this.store, {
         participants: this.workers, blocksPerParticipant: this.opts.blocksPerWorker, precision: this.opts.precision, fuseConcat: this.opts.fuseConcat,
+        fusePool: this.opts.fusePool,
       });
       e = { layout, planRef: this.postPlan(layout.plan), wholeBatch: this.batchMixing };
       this.entries.set(key, e);
@@ -512,7 +526,7 @@ class PooledSession implements Session {
     const n = layout.plan.steps.length;
     const t = new Float64Array(this.memory.buffer, this.stamps[laneIndex]!.offset, n + 1);
     const steps = layout.stepInfo.map((info, s) => ({ ...info, ms: t[s + 1]! - t[s]! }));
-    return { inputShape: layout.inputShape, participants, steps, totalMs: t[n]! - t[0]!, fusedConcats: layout.fusedConcats };
+    return { inputShape: layout.inputShape, participants, steps, totalMs: t[n]! - t[0]!, fusedConcats: layout.fusedConcats, fusedPools: layout.fusedPools };
   }
 }
 

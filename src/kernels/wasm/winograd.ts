@@ -27,8 +27,9 @@
  * The kernel walks the panels of the requested tile rows in blocks of `blockPanels` (chosen by the caller so that
  * V and M stay in L2): input transform (zero padding applied while reading) → 36 GEMMs on the 4×8 microkernel →
  * output transform with bias + activation, storing only output rows [rowStart, rowEnd) and channels
- * [coStart, coEnd). Rows of a tile row that straddles a range boundary are computed by both neighbours (each
- * stores its own), so row ranges that are multiples of 4 waste nothing.
+ * [coStart, coEnd); with P_POOL set it also writes the 2×2 stride-2 max pool of those rows (pairs of an even and
+ * an odd row, so rowStart must be even). Rows of a tile row that straddles a range boundary are computed by both
+ * neighbours (each stores its own), so row ranges that are multiples of 4 waste nothing.
  */
 import { mk4x8 } from './gemm';
 import { activate, madd } from './simd';
@@ -37,7 +38,7 @@ import { activate, madd } from './simd';
 const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5;
 const P_PAD_T = 15, P_PAD_L = 16, P_X = 18, P_W = 19, P_BIAS = 20, P_OUT = 21, P_ACT = 22;
 const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END = 27, P_SCRATCH = 28;
-const P_BLOCK_PANELS = 40;
+const P_BLOCK_PANELS = 40, P_POOL = 42, P_POOL_H = 43, P_POOL_W = 44;
 
 /** Bytes of the scratch head: padded row buffer, zero row, vertical-pass rows, column-pass results. */
 const HEAD_BYTES: usize = 4096;
@@ -169,6 +170,9 @@ export function winogradConv2d(p: usize): void {
   const coStart = word(p, P_CO_START), coEnd = word(p, P_CO_END);
   const rowStart = word(p, P_ROW_START), rowEnd = min(word(p, P_ROW_END), outH);
   const scratch = <usize>word(p, P_SCRATCH);
+  const pool = <usize>word(p, P_POOL);
+  const poolH = word(p, P_POOL_H), poolW = word(p, P_POOL_W);
+  const poolHW = <usize>(poolH * poolW);
   if (rowStart >= rowEnd || coStart >= coEnd) return;
 
   const nCB = (cout + 3) >> 2;
@@ -239,6 +243,7 @@ export function winogradConv2d(p: usize): void {
     for (let co = coStart; co < coEnd; co++) {
       const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
       const oc = out + (<usize>co * outHW << 2);
+      const pc = pool + (<usize>co * poolHW << 2);
       for (let pb = 0; pb < np; pb++) {
         for (let h = 0; h < 2; h++) {
           const q = ((pBase + pb) << 1) + h;
@@ -258,7 +263,9 @@ export function winogradConv2d(p: usize): void {
             v128.store(s + (c << 4), madd(four, c3, a), 192);
             v128.store(s + (c << 4), madd(eight, d, f32x4.add(b, m5)), 288);
           }
-          // Row pass, then a 4×4 transpose so each tile's 4 output pixels of a row are one vector.
+          // Row pass, then a 4×4 transpose so each tile's 4 output pixels of a row are one vector. With a fused
+          // max pool, an even row's 16 outputs wait in e0..e3 for the odd row below them.
+          let e0 = zv, e1 = zv, e2 = zv, e3 = zv;
           for (let oy = oyFirst; oy < oyEnd; oy++) {
             const si = s + <usize>(oy - (ty << 2)) * 96;
             const s0 = v128.load(si), s1 = v128.load(si, 16), s2 = v128.load(si, 32);
@@ -287,6 +294,25 @@ export function winogradConv2d(p: usize): void {
               storePartial(dst + 16, o1, outW - oxBase - 4);
               storePartial(dst + 32, o2, outW - oxBase - 8);
               storePartial(dst + 48, o3, outW - oxBase - 12);
+            }
+            if (pool != 0) {
+              if ((oy & 1) == 0) {
+                e0 = o0; e1 = o1; e2 = o2; e3 = o3;
+              } else if (oy > oyFirst && (oy >> 1) < poolH) {
+                // Max over the two rows, then over horizontal pairs: 8 pooled pixels of pooled row oy/2.
+                const m0 = f32x4.max(e0, o0), m1 = f32x4.max(e1, o1), m2 = f32x4.max(e2, o2), m3 = f32x4.max(e3, o3);
+                const q0 = f32x4.max(v128.shuffle<f32>(m0, m1, 0, 2, 4, 6), v128.shuffle<f32>(m0, m1, 1, 3, 5, 7));
+                const q1 = f32x4.max(v128.shuffle<f32>(m2, m3, 0, 2, 4, 6), v128.shuffle<f32>(m2, m3, 1, 3, 5, 7));
+                const px = oxBase >> 1;
+                const pd = pc + (<usize>((oy >> 1) * poolW + px) << 2);
+                if (px + 8 <= poolW) {
+                  v128.store(pd, q0);
+                  v128.store(pd, q1, 16);
+                } else {
+                  storePartial(pd, q0, poolW - px);
+                  storePartial(pd + 16, q1, poolW - px - 4);
+                }
+              }
             }
           }
         }
