@@ -248,6 +248,7 @@ export class KernelInstance {
   readonly relaxed: boolean;
   private scratchOff: number;
   private scratchBytes: number;
+  private view: Int32Array | null = null;
 
   /**
    * @param module a module from {@link compileKernels}
@@ -290,15 +291,25 @@ export class KernelInstance {
     return this.scratchOff;
   }
 
+  /** The parameter block view at `base` (kept while the buffer and place stay the same: no allocation per call). */
+  private paramView(base: number): Int32Array {
+    const buffer = this.wasmMemory.buffer;
+    let v = this.view;
+    if (v === null || v.buffer !== buffer || v.byteOffset !== base) v = this.view = new Int32Array(buffer, base, PARAM_WORDS);
+    return v;
+  }
+
   /**
    * Run a kernel descriptor (from {@link conv2dDescriptor} / {@link convTranspose2dDescriptor}) with this
    * instance's scratch: the block is copied into the scratch head, P_SCRATCH pointed past it, and the kernel
-   * called once per image of [P_BATCH_START, P_BATCH_END).
+   * called once per image of [P_BATCH_START, P_BATCH_END). A descriptor planned with offsets relative to an arena
+   * (the session's plans) names those words in `arenaWords`; `arena` is added to them first.
    */
-  run(d: KernelDescriptor): void {
+  run(d: KernelDescriptor, arena = 0, arenaWords: readonly number[] = NO_WORDS): void {
     const base = this.scratch(d.scratchBytes);
-    const words = new Int32Array(this.wasmMemory.buffer, base, PARAM_WORDS);
+    const words = this.paramView(base);
     words.set(d.params);
+    for (let i = 0; i < arenaWords.length; i++) words[arenaWords[i]!] += arena;
     words[P_SCRATCH] = base + PARAM_WORDS * 4;
     const fn = this.exports[d.kernel];
     const x0 = words[P_X]!, o0 = words[P_OUT]!;
@@ -382,3 +393,4 @@ export function convTranspose2dDescriptor(g: ConvTranspose2dGeometry, xOff: numb
 }
 
 const NO_EPILOGUE: Epilogue = Object.freeze({ activation: 'none' });
+const NO_WORDS: readonly number[] = Object.freeze([]);

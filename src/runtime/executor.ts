@@ -3,14 +3,14 @@
  * plan's steps, claims blocks of each step from the lane's control block, runs them on the wasm kernels over the
  * shared memory, and waits for the other participants' blocks before the next step (see ./protocol.ts).
  *
- * Nothing here validates: plans are made (and checked) on the main thread. The only allocations per run are
- * the first sight of a plan (deserialized once from the shared memory, see {@link PlanRef}), the control view and, for the rare `node` steps, the views and the result of the single-thread code.
+ * Nothing here validates: plans are made (and checked) on the main thread, conv blocks down to their kernel
+ * parameter blocks. The only allocations per run are the first sight of a plan (deserialized once from the
+ * shared memory, see {@link PlanRef}), the control view and, for the rare `node` steps, the views and the result
+ * of the single-thread code.
  */
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { KernelInstance } from '../kernels/index.js';
-import { winogradConv2d } from '../kernels/winograd.js';
-import type { Epilogue } from '../kernels/index.js';
 import { runNode } from '../graph/execute.js';
 import { referenceBackend } from '../ops/reference/index.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -108,19 +108,6 @@ function waitAll(ctl: Int32Array, idx: number, total: number): void {
   }
 }
 
-// One mutable range and epilogue, reused by every block: a run allocates nothing per layer.
-const range = { coStart: 0, coEnd: 0, rowStart: 0, rowEnd: 0 };
-const epilogue: { activation: Epilogue['activation']; slope: number } = { activation: 'none', slope: 0 };
-
-function setRange(axis: 'rows' | 'channels', outChannels: number, outH: number, r0: number, r1: number): typeof range {
-  if (axis === 'rows') {
-    range.coStart = 0; range.coEnd = outChannels; range.rowStart = r0; range.rowEnd = r1;
-  } else {
-    range.coStart = r0; range.coEnd = r1; range.rowStart = 0; range.rowEnd = outH;
-  }
-  return range;
-}
-
 const addr = (arena: number, r: Ref): number => (r.a === 1 ? arena + r.o : r.o);
 
 /** Compute block `b` of `step`. */
@@ -129,24 +116,10 @@ export function runBlock(k: KernelInstance, memory: WebAssembly.Memory, arena: n
   const r1 = step.ranges[b + 1]!;
   const e = k.exports;
   switch (step.kind) {
-    case 'conv2d': {
-      const g = step.g;
-      epilogue.activation = step.act;
-      epilogue.slope = step.slope;
-      const r = setRange(step.axis, g.outChannels, g.outH, r0, r1);
-      if (step.algorithm === 'winograd') {
-        const p = step.pool;
-        winogradConv2d(k, g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), epilogue, r, undefined,
-          p === null ? undefined : { offset: addr(arena, p.out), h: p.h, w: p.w });
-      }
-      else k.conv2d(g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), epilogue, r);
-      return;
-    }
+    case 'conv2d':
     case 'convTranspose2d': {
-      const g = step.g;
-      epilogue.activation = step.act;
-      epilogue.slope = step.slope;
-      k.convTranspose2d(g, addr(arena, step.x), step.w, step.bias, addr(arena, step.out), epilogue, setRange(step.axis, g.outChannels, g.outH, r0, r1));
+      const blk = step.blocks[b]!;
+      k.run(blk, arena, blk.arenaWords);
       return;
     }
     case 'maxPool2d':

@@ -27,14 +27,18 @@ import { inferShapes, normalizeAxis, topologicalOrder } from '../graph/graph.js'
 import { batchNormAffine } from '../graph/execute.js';
 import type { Graph, GraphNode, NodeOf } from '../graph/ir.js';
 import { nodeLabel } from '../graph/ir.js';
-import { ACTIVATIONS, convTranspose2dScratchBytes, directConv2dKernel, usesDepthwise } from '../kernels/index.js';
-import type { KernelMemory } from '../kernels/index.js';
+import {
+  ACTIVATIONS, conv2dDescriptor, convTranspose2dDescriptor, convTranspose2dScratchBytes, directConv2dKernel, P_OUT, P_POOL, P_X, usesDepthwise,
+} from '../kernels/index.js';
+import type { KernelDescriptor, KernelMemory, WorkRange } from '../kernels/index.js';
 import { linearAxis, nearestIndex, padSource } from '../kernels/backend.js';
-import { chooseConvAlgorithm, packedWinogradFloats, packWinogradWeights, WINOGRAD_TILE, winogradScratchBytes } from '../kernels/winograd.js';
+import {
+  chooseConvAlgorithm, packedWinogradFloats, packWinogradWeights, WINOGRAD_TILE, winogradConv2dDescriptor, winogradScratchBytes,
+} from '../kernels/winograd.js';
 import { packConv2dWeights, packConvTranspose2dWeights, packedConv2dFloats, packedConvTranspose2dFloats } from '../kernels/pack.js';
 import type { Conv2dGeometry, ConvTranspose2dGeometry, Pads } from '../ops/geometry.js';
 import { conv2dGeometry, convTranspose2dGeometry, pool2dGeometry } from '../ops/geometry.js';
-import type { Plan, Ref, Step, SplitAxis } from './protocol.js';
+import type { KernelBlock, Plan, Ref, Step, SplitAxis } from './protocol.js';
 
 const ALIGN = 64;
 /** Below this many multiply-adds a conv runs as one block (a split would cost more than it saves). */
@@ -399,7 +403,11 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
         const macs = g.outChannels * g.outH * g.outW * g.inPerGroup * g.kernelH * g.kernelW * g.batch;
         const { axis, ranges } = convSplit(g, macs, nBlocks, P, algorithm === 'winograd' ? WINOGRAD_TILE : 1);
         const act = a.activation;
-        steps.push({ kind: 'conv2d', algorithm, node: node.name, g, axis, ranges, x, out, w, bias, act: act.kind, slope: act.kind === 'leakyRelu' ? act.slope : 0, pool });
+        const ep = { activation: act.kind, slope: act.kind === 'leakyRelu' ? act.slope : 0 };
+        const blocks = planBlocks(ranges, axis, g.outChannels, g.outH, [x, out, pool?.out], (r) => algorithm === 'winograd'
+          ? winogradConv2dDescriptor(g, x.o, w, bias, out.o, ep, r, undefined, pool === null ? undefined : { offset: pool.out.o, h: pool.h, w: pool.w })
+          : conv2dDescriptor(g, x.o, w, bias, out.o, ep, r));
+        steps.push({ kind: 'conv2d', algorithm, node: node.name, g, axis, ranges, x, out, w, bias, act: act.kind, slope: ep.slope, pool, blocks });
         break;
       }
       case 'convTranspose2d': {
@@ -414,7 +422,10 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
         const macs = g.outChannels * g.outH * g.outW * g.inPerGroup * g.batch;
         const { axis, ranges } = convSplit(g, macs, nBlocks, P);
         const act = a.activation;
-        steps.push({ kind: 'convTranspose2d', node: node.name, g, axis, ranges, x: ref(node.inputs[0]!), out, w, bias, act: act.kind, slope: act.kind === 'leakyRelu' ? act.slope : 0 });
+        const ep = { activation: act.kind, slope: act.kind === 'leakyRelu' ? act.slope : 0 };
+        const x = ref(node.inputs[0]!);
+        const blocks = planBlocks(ranges, axis, g.outChannels, g.outH, [x, out], (r) => convTranspose2dDescriptor(g, x.o, w, bias, out.o, ep, r));
+        steps.push({ kind: 'convTranspose2d', node: node.name, g, axis, ranges, x, out, w, bias, act: act.kind, slope: ep.slope, blocks });
         break;
       }
       case 'maxPool2d':
@@ -559,6 +570,28 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
     partlyFusedConcats,
     fusedPools,
   };
+}
+
+/**
+ * The kernel call of every block of a conv step: `describe(range)` with arena-relative offsets; the words of the
+ * buffers in `refs` (x, out, pool: P_X, P_OUT, P_POOL) that lie in the arena are listed for the executor.
+ */
+function planBlocks(
+  ranges: readonly number[], axis: SplitAxis, outChannels: number, outH: number, refs: readonly (Ref | undefined)[],
+  describe: (range: WorkRange) => KernelDescriptor,
+): KernelBlock[] {
+  const words = [P_X, P_OUT, P_POOL];
+  const arenaWords = words.filter((_, i) => refs[i]?.a === 1);
+  const blocks: KernelBlock[] = [];
+  for (let b = 0; b + 1 < ranges.length; b++) {
+    const r0 = ranges[b]!, r1 = ranges[b + 1]!;
+    const range: WorkRange = axis === 'rows'
+      ? { coStart: 0, coEnd: outChannels, rowStart: r0, rowEnd: r1 }
+      : { coStart: r0, coEnd: r1, rowStart: 0, rowEnd: outH };
+    const d = describe(range);
+    blocks.push({ kernel: d.kernel, params: d.params, scratchBytes: d.scratchBytes, arenaWords });
+  }
+  return blocks;
 }
 
 /** The geometry of a conv2d node with symmetric pads on input shape `x` (the plan's conv steps use the same). */

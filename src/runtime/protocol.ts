@@ -19,6 +19,7 @@
  */
 import type { Conv2dGeometry, ConvTranspose2dGeometry, Pool2dGeometry } from '../ops/geometry.js';
 import type { GraphNode } from '../graph/ir.js';
+import type { KernelDescriptor } from '../kernels/index.js';
 
 /** Index of the abort flag in a lane's control block. */
 export const CTRL_ABORT = 0;
@@ -47,6 +48,15 @@ export type ConvAlgorithm = 'direct' | 'winograd';
 /** Output channels or output rows: the axis a heavy layer is split along. */
 export type SplitAxis = 'channels' | 'rows';
 
+/**
+ * One block of a conv step, planned once: the kernel call's parameter block (./kernels/index.ts layout) with
+ * buffer offsets relative to the lane's arena in the words `arenaWords` (the executor adds the arena), so a run
+ * computes no geometry and allocates nothing per layer.
+ */
+export interface KernelBlock extends KernelDescriptor {
+  readonly arenaWords: readonly number[];
+}
+
 interface StepBase {
   /** Node name (for messages and profiling). */
   readonly node: string;
@@ -72,6 +82,8 @@ export interface ConvStep extends StepBase {
    * [Cout, poolH, poolW], or null.
    */
   readonly pool: { readonly out: Ref; readonly h: number; readonly w: number } | null;
+  /** The kernel call of each block (same order as `ranges`). */
+  readonly blocks: readonly KernelBlock[];
 }
 
 /** convTranspose2d on one image. */
@@ -85,6 +97,8 @@ export interface ConvTransposeStep extends StepBase {
   readonly bias: number;
   readonly act: 'none' | 'relu' | 'leakyRelu' | 'sigmoid';
   readonly slope: number;
+  /** The kernel call of each block (same order as `ranges`). */
+  readonly blocks: readonly KernelBlock[];
 }
 
 /** max/avg pooling, split by planes (channels). */
