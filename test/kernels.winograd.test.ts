@@ -42,6 +42,8 @@ function applyEpilogue(v: Float32Array, ep: Epilogue): void {
     const a = v[i]!;
     if (ep.activation === 'relu') v[i] = a < 0 ? 0 : a;
     else if (ep.activation === 'leakyRelu') v[i] = a < 0 ? Math.fround(a * (ep.slope ?? 0)) : a;
+    else if (ep.activation === 'sigmoid') v[i] = Math.fround(1 / (1 + Math.exp(-a)));
+    else if (ep.activation === 'tanh') v[i] = Math.fround(Math.tanh(a));
   }
 }
 
@@ -112,9 +114,13 @@ for (const { name: build, k } of builds) {
       expect(run(k, geometry([1, 7, 10, 19], 6, { kind: 'explicit', h: 1, w: 1 }), 5, { bias: false }).relErr).toBeLessThanOrEqual(TOLERANCE);
     });
 
-    for (const ep of [{ activation: 'relu' }, { activation: 'leakyRelu', slope: 0.1 }] as Epilogue[]) {
-      it(`fused epilogue ${ep.activation}`, () => {
-        const r = run(k, geometry([1, 9, 14, 22], 11, { kind: 'same' }), 6, { ep });
+    for (const ep of [{ activation: 'relu' }, { activation: 'leakyRelu', slope: 0.1 }, { activation: 'sigmoid' }, { activation: 'tanh' }] as Epilogue[]) {
+      it(`fused epilogue ${ep.activation} (also over row blocks not on tile boundaries)`, () => {
+        const g = geometry([1, 9, 14, 22], 11, { kind: 'same' });
+        const r = run(k, g, 6, { ep });
+        expect(r.relErr).toBeLessThanOrEqual(TOLERANCE);
+        const split = run(k, g, 6, { ep, ranges: [{ coStart: 0, coEnd: 11, rowStart: 0, rowEnd: 5 }, { coStart: 0, coEnd: 11, rowStart: 5, rowEnd: 14 }] });
+        expect(split.ours).toEqual(r.ours);
         expect(r.relErr).toBeLessThanOrEqual(TOLERANCE);
         if (ep.activation === 'relu') expect(r.ours.every((v) => v >= 0)).toBe(true);
       });
@@ -188,7 +194,7 @@ for (const { name: build, k } of builds) {
       expect(worst).toBeGreaterThan(0);
     });
 
-    it('fused 2×2 max pool: bit-identical to pooling the output, over odd sizes, batch 2, row and channel blocks', () => {
+    it('fused 2×2 max pool: bit-identical to pooling the output, over odd sizes, batch 2, row and channel blocks, every activation', () => {
       const rand = rng(77);
       for (let t = 0; t < 24; t++) {
         const x: [number, number, number, number] = [randInt(rand, 1, 2), randInt(rand, 1, 12), randInt(rand, 2, 37), randInt(rand, 2, 53)];
@@ -203,8 +209,8 @@ for (const { name: build, k } of builds) {
           { coStart: coCut, coEnd: g.outChannels, rowStart: 0, rowEnd: cut },
           { coStart: coCut, coEnd: g.outChannels, rowStart: cut, rowEnd: g.outH },
         ];
-        const r = rand();
-        const ep: Epilogue = { activation: r < 0.5 ? 'relu' : 'none' };
+        const acts = ['none', 'relu', 'leakyRelu', 'sigmoid', 'tanh'] as const;
+        const ep: Epilogue = { activation: acts[t % acts.length]!, slope: 0.1 };
         const xs = randomArray(g.batch * g.inChannels * g.inH * g.inW, rand);
         const w = randomArray(g.outChannels * g.inChannels * 9, rand);
         const n = g.batch * g.outChannels * g.outH * g.outW, pn = g.batch * g.outChannels * pg.outH * pg.outW;

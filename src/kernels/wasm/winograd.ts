@@ -32,7 +32,8 @@
  * neighbours (each stores its own), so row ranges that are multiples of 4 waste nothing.
  */
 import { mk4x8 } from './gemm';
-import { activate, madd } from './simd';
+import { maxPool2d } from './pool';
+import { ACT_LEAKY, ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, activate, activate1, madd } from './simd';
 
 // Parameter block word indices (mirror of src/kernels/index.ts; the winograd kernel reads only these).
 const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5;
@@ -238,80 +239,118 @@ export function winogradConv2d(p: usize): void {
       }
     }
 
-    // 3. Output transform with bias + activation, storing rows [rowStart, rowEnd), channels [coStart, coEnd).
-    const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+    // 3. Output transform with bias + activation, storing rows [rowStart, rowEnd), channels [coStart, coEnd). One
+    // copy of the transform per cheap activation, each with its activation constant-folded (a runtime switch at
+    // every store made V8 spill the row pass around the inlined sigmoid/tanh calls); sigmoid and tanh store the
+    // pre-activation values and apply the activation in a pass at the end of the call.
+    if (act == ACT_RELU) {
+      outputStage(M, s, out, bias, pool, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_RELU, slope);
+    } else if (act == ACT_LEAKY) {
+      outputStage(M, s, out, bias, pool, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_LEAKY, slope);
+    } else if (act == ACT_NONE) {
+      outputStage(M, s, out, bias, pool, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_NONE, slope);
+    } else {
+      outputStage(M, s, out, bias, 0, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_NONE, slope);
+    }
+  }
+  if (act == ACT_SIGMOID || act == ACT_TANH) {
+    // The rows this call stored, then their pool (pooled rows whose two rows both lie in the range).
+    const py0 = (rowStart + 1) >> 1, py1 = min(rowEnd >> 1, poolH);
     for (let co = coStart; co < coEnd; co++) {
-      const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
       const oc = out + (<usize>co * outHW << 2);
-      const pc = pool + (<usize>co * poolHW << 2);
-      for (let pb = 0; pb < np; pb++) {
-        for (let h = 0; h < 2; h++) {
-          const q = ((pBase + pb) << 1) + h;
-          if (q >= quads) break;
-          const ty = ty0 + q / quadsPerRow;
-          const oxBase = (q % quadsPerRow) << 4;
-          const oyFirst = max(ty << 2, rowStart), oyEnd = min((ty << 2) + 4, rowEnd);
-          const m = M + (<usize>pb * coutPad + <usize>co) * 1152 + (<usize>h << 4);
-          // Column pass (Aᵀ over the 6 rows of each column), kept in s[i][c].
-          for (let c: usize = 0; c < 6; c++) {
-            const mc = m + (c << 5);
-            const m0 = v128.load(mc), m1 = v128.load(mc, 192), m2 = v128.load(mc, 384);
-            const m3 = v128.load(mc, 576), m4 = v128.load(mc, 768), m5 = v128.load(mc, 960);
-            const a = f32x4.add(m1, m2), b = f32x4.sub(m1, m2), c3 = f32x4.add(m3, m4), d = f32x4.sub(m3, m4);
-            v128.store(s + (c << 4), f32x4.add(f32x4.add(m0, a), c3));
-            v128.store(s + (c << 4), madd(two, d, b), 96);
-            v128.store(s + (c << 4), madd(four, c3, a), 192);
-            v128.store(s + (c << 4), madd(eight, d, f32x4.add(b, m5)), 288);
+      activateRange(oc + (<usize>(rowStart * outW) << 2), (rowEnd - rowStart) * outW, act, slope);
+      if (pool != 0 && py0 < py1) {
+        maxPool2d(oc, pool + (<usize>co * <usize>(poolH * poolW) << 2), 1, outH, outW, poolH, poolW, 2, 2, 2, 2, 1, 1, 0, 0, py0, py1);
+      }
+    }
+  }
+}
+
+/**
+ * Step 3 of {@link winogradConv2d} for the block of `np` panels starting at panel `pBase`: the output transform of
+ * M with bias and activation `act` (a constant at every call site, so each copy has its activation folded in) and
+ * the fused max pool.
+ */
+// @ts-ignore: decorator
+@inline function outputStage(
+  M: usize, s: usize, out: usize, bias: usize, pool: usize, poolH: i32, poolW: i32, outW: i32, outHW: usize,
+  coStart: i32, coEnd: i32, coutPad: usize, np: i32, pBase: i32, quads: i32, quadsPerRow: i32, ty0: i32,
+  rowStart: i32, rowEnd: i32, act: i32, slope: v128,
+): void {
+  const zv = f32x4.splat(0);
+  const poolHW = <usize>(poolH * poolW);
+    const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+  for (let co = coStart; co < coEnd; co++) {
+    const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
+    const oc = out + (<usize>co * outHW << 2);
+    const pc = pool + (<usize>co * poolHW << 2);
+    for (let pb = 0; pb < np; pb++) {
+      for (let h = 0; h < 2; h++) {
+        const q = ((pBase + pb) << 1) + h;
+        if (q >= quads) break;
+        const ty = ty0 + q / quadsPerRow;
+        const oxBase = (q % quadsPerRow) << 4;
+        const oyFirst = max(ty << 2, rowStart), oyEnd = min((ty << 2) + 4, rowEnd);
+        const m = M + (<usize>pb * coutPad + <usize>co) * 1152 + (<usize>h << 4);
+        // Column pass (Aᵀ over the 6 rows of each column), kept in s[i][c].
+        for (let c: usize = 0; c < 6; c++) {
+          const mc = m + (c << 5);
+          const m0 = v128.load(mc), m1 = v128.load(mc, 192), m2 = v128.load(mc, 384);
+          const m3 = v128.load(mc, 576), m4 = v128.load(mc, 768), m5 = v128.load(mc, 960);
+          const a = f32x4.add(m1, m2), b = f32x4.sub(m1, m2), c3 = f32x4.add(m3, m4), d = f32x4.sub(m3, m4);
+          v128.store(s + (c << 4), f32x4.add(f32x4.add(m0, a), c3));
+          v128.store(s + (c << 4), madd(two, d, b), 96);
+          v128.store(s + (c << 4), madd(four, c3, a), 192);
+          v128.store(s + (c << 4), madd(eight, d, f32x4.add(b, m5)), 288);
+        }
+        // Row pass, then a 4×4 transpose so each tile's 4 output pixels of a row are one vector. With a fused
+        // max pool, an even row's 16 outputs wait in e0..e3 for the odd row below them.
+        let e0 = zv, e1 = zv, e2 = zv, e3 = zv;
+        for (let oy = oyFirst; oy < oyEnd; oy++) {
+          const si = s + <usize>(oy - (ty << 2)) * 96;
+          const s0 = v128.load(si), s1 = v128.load(si, 16), s2 = v128.load(si, 32);
+          const s3 = v128.load(si, 48), s4 = v128.load(si, 64), s5 = v128.load(si, 80);
+          const a = f32x4.add(s1, s2), b = f32x4.sub(s1, s2), c3 = f32x4.add(s3, s4), d = f32x4.sub(s3, s4);
+          const y0 = activate(f32x4.add(f32x4.add(f32x4.add(s0, a), c3), bv), act, slope);
+          const y1 = activate(madd(two, d, f32x4.add(b, bv)), act, slope);
+          const y2 = activate(madd(four, c3, f32x4.add(a, bv)), act, slope);
+          const y3 = activate(madd(eight, d, f32x4.add(f32x4.add(b, s5), bv)), act, slope);
+          const t0 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+          const t2 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
+          const t3 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+          const o0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5);
+          const o1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
+          const o2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5);
+          const o3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
+          const dst = oc + (<usize>(oy * outW + oxBase) << 2);
+          if (oxBase + 16 <= outW) {
+            v128.store(dst, o0);
+            v128.store(dst, o1, 16);
+            v128.store(dst, o2, 32);
+            v128.store(dst, o3, 48);
+          } else {
+            storePartial(dst, o0, outW - oxBase);
+            storePartial(dst + 16, o1, outW - oxBase - 4);
+            storePartial(dst + 32, o2, outW - oxBase - 8);
+            storePartial(dst + 48, o3, outW - oxBase - 12);
           }
-          // Row pass, then a 4×4 transpose so each tile's 4 output pixels of a row are one vector. With a fused
-          // max pool, an even row's 16 outputs wait in e0..e3 for the odd row below them.
-          let e0 = zv, e1 = zv, e2 = zv, e3 = zv;
-          for (let oy = oyFirst; oy < oyEnd; oy++) {
-            const si = s + <usize>(oy - (ty << 2)) * 96;
-            const s0 = v128.load(si), s1 = v128.load(si, 16), s2 = v128.load(si, 32);
-            const s3 = v128.load(si, 48), s4 = v128.load(si, 64), s5 = v128.load(si, 80);
-            const a = f32x4.add(s1, s2), b = f32x4.sub(s1, s2), c3 = f32x4.add(s3, s4), d = f32x4.sub(s3, s4);
-            const y0 = activate(f32x4.add(f32x4.add(f32x4.add(s0, a), c3), bv), act, slope);
-            const y1 = activate(madd(two, d, f32x4.add(b, bv)), act, slope);
-            const y2 = activate(madd(four, c3, f32x4.add(a, bv)), act, slope);
-            const y3 = activate(madd(eight, d, f32x4.add(f32x4.add(b, s5), bv)), act, slope);
-            const t0 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
-            const t1 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
-            const t2 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
-            const t3 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
-            const o0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5);
-            const o1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
-            const o2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5);
-            const o3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
-            const dst = oc + (<usize>(oy * outW + oxBase) << 2);
-            if (oxBase + 16 <= outW) {
-              v128.store(dst, o0);
-              v128.store(dst, o1, 16);
-              v128.store(dst, o2, 32);
-              v128.store(dst, o3, 48);
-            } else {
-              storePartial(dst, o0, outW - oxBase);
-              storePartial(dst + 16, o1, outW - oxBase - 4);
-              storePartial(dst + 32, o2, outW - oxBase - 8);
-              storePartial(dst + 48, o3, outW - oxBase - 12);
-            }
-            if (pool != 0) {
-              if ((oy & 1) == 0) {
-                e0 = o0; e1 = o1; e2 = o2; e3 = o3;
-              } else if (oy > oyFirst && (oy >> 1) < poolH) {
-                // Max over the two rows, then over horizontal pairs: 8 pooled pixels of pooled row oy/2.
-                const m0 = f32x4.max(e0, o0), m1 = f32x4.max(e1, o1), m2 = f32x4.max(e2, o2), m3 = f32x4.max(e3, o3);
-                const q0 = f32x4.max(v128.shuffle<f32>(m0, m1, 0, 2, 4, 6), v128.shuffle<f32>(m0, m1, 1, 3, 5, 7));
-                const q1 = f32x4.max(v128.shuffle<f32>(m2, m3, 0, 2, 4, 6), v128.shuffle<f32>(m2, m3, 1, 3, 5, 7));
-                const px = oxBase >> 1;
-                const pd = pc + (<usize>((oy >> 1) * poolW + px) << 2);
-                if (px + 8 <= poolW) {
-                  v128.store(pd, q0);
-                  v128.store(pd, q1, 16);
-                } else {
-                  storePartial(pd, q0, poolW - px);
-                  storePartial(pd + 16, q1, poolW - px - 4);
-                }
+          if (pool != 0) {
+            if ((oy & 1) == 0) {
+              e0 = o0; e1 = o1; e2 = o2; e3 = o3;
+            } else if (oy > oyFirst && (oy >> 1) < poolH) {
+              // Max over the two rows, then over horizontal pairs: 8 pooled pixels of pooled row oy/2.
+              const m0 = f32x4.max(e0, o0), m1 = f32x4.max(e1, o1), m2 = f32x4.max(e2, o2), m3 = f32x4.max(e3, o3);
+              const q0 = f32x4.max(v128.shuffle<f32>(m0, m1, 0, 2, 4, 6), v128.shuffle<f32>(m0, m1, 1, 3, 5, 7));
+              const q1 = f32x4.max(v128.shuffle<f32>(m2, m3, 0, 2, 4, 6), v128.shuffle<f32>(m2, m3, 1, 3, 5, 7));
+              const px = oxBase >> 1;
+              const pd = pc + (<usize>((oy >> 1) * poolW + px) << 2);
+              if (px + 8 <= poolW) {
+                v128.store(pd, q0);
+                v128.store(pd, q1, 16);
+              } else {
+                storePartial(pd, q0, poolW - px);
+                storePartial(pd + 16, q1, poolW - px - 4);
               }
             }
           }
@@ -319,6 +358,14 @@ export function winogradConv2d(p: usize): void {
       }
     }
   }
+}
+
+/** Apply `act` to n floats at p (vectors, then a scalar tail). */
+function activateRange(p: usize, n: i32, act: i32, slope: v128): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) v128.store(p + (<usize>i << 2), activate(v128.load(p + (<usize>i << 2)), act, slope));
+  for (; i < n; i++) store<f32>(p + (<usize>i << 2), activate1(load<f32>(p + (<usize>i << 2)), act, f32x4.extract_lane(slope, 0)));
 }
 
 /** Store the first `n` lanes of `v` (n ≤ 0: nothing, n ≥ 4: all). */
