@@ -82,15 +82,19 @@ describe('wasm convTranspose2d matches the reference kernel', () => {
 });
 
 describe('wasm convTranspose2d epilogue and work ranges', () => {
-  for (const [k, s, label] of [[2, 2, 'kernel = stride (direct store)'], [3, 2, 'overlapping (accumulate)']] as const) {
-    it(`${label}: leakyRelu epilogue over 2×2 disjoint blocks equals reference + activation`, () => {
+  for (const [k, s, label, activation] of [
+    [2, 2, 'kernel = stride (direct store)', 'leakyRelu'], [3, 2, 'overlapping (accumulate)', 'leakyRelu'],
+    [2, 2, 'kernel = stride (direct store)', 'sigmoid'], [3, 2, 'overlapping (accumulate)', 'tanh'],
+    [2, 2, 'kernel = stride (direct store)', 'relu'],
+  ] as const) {
+    it(`${label}: ${activation} epilogue over 2×2 disjoint blocks equals reference + activation`, () => {
       const rand = rng(5);
       const g = convTranspose2dGeometry('t', { x: [1, 6, 9, 10], w: [6, 5, k, k], stride: [s, s], padding: [0, 0], outputPadding: [1, 1], dilation: [1, 1], groups: 1 });
       const x = randomArray(6 * 90, rand), w = randomArray(6 * 5 * k * k, rand), b = randomArray(5, rand);
       const n = 5 * g.outH * g.outW;
       const ref = new Float32Array(n);
       convTranspose2dReference(g, x, w, b, ref);
-      activationReference({ kind: 'leakyRelu', size: n, negativeSlope: 0.1 }, ref, ref);
+      activationReference({ kind: activation, size: n, negativeSlope: 0.1 }, ref, ref);
       // Pack through the backend, then run the offset-based API block by block.
       wasmBackend.convTranspose2d(g, x, w, b, new Float32Array(n));
       const wOff = (wasmBackend as unknown as { packed: WeakMap<Float32Array, { off: number }[]> }).packed.get(w)![0]!.off;
@@ -102,7 +106,7 @@ describe('wasm convTranspose2d epilogue and work ranges', () => {
       const midRow = Math.floor(g.outH / 2) + 1;
       for (const [coStart, coEnd] of [[0, 2], [2, 5]]) {
         for (const [rowStart, rowEnd] of [[0, midRow], [midRow, g.outH]]) {
-          wasmBackend.kernels.convTranspose2d(g, xOff, wOff, bOff, oOff, { activation: 'leakyRelu', slope: 0.1 },
+          wasmBackend.kernels.convTranspose2d(g, xOff, wOff, bOff, oOff, { activation, slope: 0.1 },
             { coStart: coStart!, coEnd: coEnd!, rowStart: rowStart!, rowEnd: rowEnd! });
         }
       }

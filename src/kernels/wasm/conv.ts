@@ -5,7 +5,7 @@
  * No kernel validates anything: the op layer did.
  */
 import { mk4x8, mk4x8At } from './gemm';
-import { activate, madd, sourceIndex } from './simd';
+import { ACT_LEAKY, ACT_NONE, ACT_RELU, activate, activateRange, madd, sourceIndex } from './simd';
 
 // Parameter block word indices (mirror of src/kernels/index.ts).
 const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5, P_K_H = 6, P_K_W = 7;
@@ -17,6 +17,23 @@ const P_PAD_B = 29, P_PAD_R = 30, P_STRIP = 41;
 // @ts-ignore: decorator
 @inline function word(p: usize, i: i32): i32 {
   return load<i32>(p + (<usize>i << 2));
+}
+
+/**
+ * Apply `act` to the block a conv kernel stored: output channels [P_CO_START, P_CO_END) × rows [P_ROW_START,
+ * P_ROW_END). The kernels fold the cheap activations into their stores (one specialised copy each); sigmoid and
+ * tanh, whose scalar calls would make V8 spill the hot loops, store pre-activation values and take this pass.
+ */
+export function activateOutput(p: usize, act: i32): void {
+  const outH = word(p, P_OUT_H), outW = word(p, P_OUT_W), out = <usize>word(p, P_OUT);
+  const coStart = word(p, P_CO_START), coEnd = word(p, P_CO_END);
+  const rowStart = word(p, P_ROW_START), rowEnd = min(word(p, P_ROW_END), outH);
+  const slope = f32x4.splat(load<f32>(p + (<usize>P_SLOPE << 2)));
+  if (rowStart >= rowEnd) return;
+  const outHW = <usize>(outH * outW);
+  for (let co = coStart; co < coEnd; co++) {
+    activateRange(out + ((<usize>co * outHW + <usize>(rowStart * outW)) << 2), (rowEnd - rowStart) * outW, act, slope);
+  }
 }
 
 // @ts-ignore: decorator
@@ -57,6 +74,17 @@ const P_PAD_B = 29, P_PAD_R = 30, P_STRIP = 41;
  * | B panels [P][K][8] f32 | row offsets [K] i32, each part 64-byte aligned.
  */
 export function conv2d(p: usize): void {
+  const act = word(p, P_ACT);
+  if (act == ACT_RELU) conv2dBody(p, ACT_RELU);
+  else if (act == ACT_LEAKY) conv2dBody(p, ACT_LEAKY);
+  else {
+    conv2dBody(p, ACT_NONE);
+    if (act != ACT_NONE) activateOutput(p, act);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function conv2dBody(p: usize, act: i32): void {
   const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
   const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
   const kH = word(p, P_K_H), kW = word(p, P_K_W);
@@ -64,7 +92,6 @@ export function conv2d(p: usize): void {
   const ipg = word(p, P_IPG), opg = word(p, P_OPG);
   const padT = word(p, P_PAD_T), padL = word(p, P_PAD_L), mode = word(p, P_MODE);
   const x = <usize>word(p, P_X), w = <usize>word(p, P_W), bias = <usize>word(p, P_BIAS), out = <usize>word(p, P_OUT);
-  const act = word(p, P_ACT);
   const slope1 = load<f32>(p + (<usize>P_SLOPE << 2));
   const slope = f32x4.splat(slope1);
   const coStart = word(p, P_CO_START), coEnd = word(p, P_CO_END);
@@ -306,6 +333,17 @@ export function conv2d(p: usize): void {
  * rowLen = align4(padL + inW + padR + (kW-1)·dW + 4·sW + 8).
  */
 export function depthwiseConv2d(p: usize): void {
+  const act = word(p, P_ACT);
+  if (act == ACT_RELU) depthwiseConv2dBody(p, ACT_RELU);
+  else if (act == ACT_LEAKY) depthwiseConv2dBody(p, ACT_LEAKY);
+  else {
+    depthwiseConv2dBody(p, ACT_NONE);
+    if (act != ACT_NONE) activateOutput(p, act);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function depthwiseConv2dBody(p: usize, act: i32): void {
   const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
   const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
   const kH = word(p, P_K_H), kW = word(p, P_K_W);
@@ -314,7 +352,6 @@ export function depthwiseConv2d(p: usize): void {
   const padT = word(p, P_PAD_T), padL = word(p, P_PAD_L), mode = word(p, P_MODE);
   const padR = word(p, P_PAD_R);
   const x = <usize>word(p, P_X), w = <usize>word(p, P_W), bias = <usize>word(p, P_BIAS), out = <usize>word(p, P_OUT);
-  const act = word(p, P_ACT);
   const slope1 = load<f32>(p + (<usize>P_SLOPE << 2));
   const slope = f32x4.splat(slope1);
   const coStart = word(p, P_CO_START), coEnd = word(p, P_CO_END);
@@ -468,13 +505,23 @@ export function depthwiseConv2d(p: usize): void {
  * floats, rowLen = align4(S + (kW-1)·dW), 64-byte aligned.
  */
 export function conv2dRows(p: usize): void {
+  const act = word(p, P_ACT);
+  if (act == ACT_RELU) conv2dRowsBody(p, ACT_RELU);
+  else if (act == ACT_LEAKY) conv2dRowsBody(p, ACT_LEAKY);
+  else {
+    conv2dRowsBody(p, ACT_NONE);
+    if (act != ACT_NONE) activateOutput(p, act);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function conv2dRowsBody(p: usize, act: i32): void {
   const cin = word(p, P_IN_C), inH = word(p, P_IN_H), inW = word(p, P_IN_W);
   const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
   const kH = word(p, P_K_H), kW = word(p, P_K_W);
   const dH = word(p, P_D_H), dW = word(p, P_D_W);
   const padT = word(p, P_PAD_T), padL = word(p, P_PAD_L), padR = word(p, P_PAD_R), mode = word(p, P_MODE);
   const x = <usize>word(p, P_X), w = <usize>word(p, P_W), bias = <usize>word(p, P_BIAS), out = <usize>word(p, P_OUT);
-  const act = word(p, P_ACT);
   const slope = f32x4.splat(load<f32>(p + (<usize>P_SLOPE << 2)));
   const coStart = word(p, P_CO_START), coEnd = word(p, P_CO_END);
   const rowStart = word(p, P_ROW_START), rowEnd = word(p, P_ROW_END);

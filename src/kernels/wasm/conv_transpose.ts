@@ -11,7 +11,8 @@
  * P = min(16, 256 KiB / (ipg·32)).
  */
 import { mk4x8 } from './gemm';
-import { ACT_NONE, activate, activate1, madd } from './simd';
+import { activateOutput } from './conv';
+import { ACT_LEAKY, ACT_NONE, ACT_RELU, activate, activate1, madd } from './simd';
 
 const P_IN_H = 1, P_IN_W = 2, P_OUT_H = 4, P_OUT_W = 5, P_K_H = 6, P_K_W = 7;
 const P_S_H = 8, P_S_W = 9, P_D_H = 10, P_D_W = 11, P_IPG = 13, P_OPG = 14;
@@ -24,6 +25,17 @@ const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END 
 }
 
 export function convTranspose2d(p: usize): void {
+  const act = word(p, P_ACT);
+  if (act == ACT_RELU) convTranspose2dBody(p, ACT_RELU);
+  else if (act == ACT_LEAKY) convTranspose2dBody(p, ACT_LEAKY);
+  else {
+    convTranspose2dBody(p, ACT_NONE);
+    if (act != ACT_NONE) activateOutput(p, act);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function convTranspose2dBody(p: usize, act: i32): void {
   const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
   const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
   const kH = word(p, P_K_H), kW = word(p, P_K_W);
@@ -31,7 +43,6 @@ export function convTranspose2d(p: usize): void {
   const ipg = word(p, P_IPG), opg = word(p, P_OPG);
   const padH = word(p, P_PAD_T), padW = word(p, P_PAD_L);
   const x = <usize>word(p, P_X), w = <usize>word(p, P_W), bias = <usize>word(p, P_BIAS), out = <usize>word(p, P_OUT);
-  const act = word(p, P_ACT);
   const slope1 = load<f32>(p + (<usize>P_SLOPE << 2));
   const slope = f32x4.splat(slope1);
   const coStart = word(p, P_CO_START), coEnd = word(p, P_CO_END);

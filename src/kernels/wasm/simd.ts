@@ -54,6 +54,14 @@ export const ACT_TANH: i32 = 4;
   return f32x4.replace_lane(r, 3, tanh1(f32x4.extract_lane(v, 3)));
 }
 
+/** Apply `act` to n floats at p in place (vectors, then a scalar tail). */
+export function activateRange(p: usize, n: i32, act: i32, slope: v128): void {
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) v128.store(p + (<usize>i << 2), activate(v128.load(p + (<usize>i << 2)), act, slope));
+  for (; i < n; i++) store<f32>(p + (<usize>i << 2), activate1(load<f32>(p + (<usize>i << 2)), act, f32x4.extract_lane(slope, 0)));
+}
+
 /** Scalar version of {@link activate}. */
 // @ts-ignore: decorator
 @inline export function activate1(v: f32, act: i32, slope: f32): f32 {

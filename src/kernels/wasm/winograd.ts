@@ -33,7 +33,7 @@
  */
 import { mk4x8 } from './gemm';
 import { maxPool2d } from './pool';
-import { ACT_LEAKY, ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, activate, activate1, madd } from './simd';
+import { ACT_LEAKY, ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, activate, activateRange, madd } from './simd';
 
 // Parameter block word indices (mirror of src/kernels/index.ts; the winograd kernel reads only these).
 const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5;
@@ -358,14 +358,6 @@ export function winogradConv2d(p: usize): void {
       }
     }
   }
-}
-
-/** Apply `act` to n floats at p (vectors, then a scalar tail). */
-function activateRange(p: usize, n: i32, act: i32, slope: v128): void {
-  const n4 = n & ~3;
-  let i = 0;
-  for (; i < n4; i += 4) v128.store(p + (<usize>i << 2), activate(v128.load(p + (<usize>i << 2)), act, slope));
-  for (; i < n; i++) store<f32>(p + (<usize>i << 2), activate1(load<f32>(p + (<usize>i << 2)), act, f32x4.extract_lane(slope, 0)));
 }
 
 /** Store the first `n` lanes of `v` (n ≤ 0: nothing, n ≥ 4: all). */
