@@ -105,7 +105,7 @@ export function winogradBlockPanels(g: Conv2dGeometry): number {
  */
 export function winogradScratchBytes(g: Conv2dGeometry, blockPanels = winogradBlockPanels(g)): number {
   const coutPad = Math.ceil(g.outChannels / 4) * 4;
-  return PARAM_WORDS * 4 + 4096 + blockPanels * g.inChannels * 36 * 32 + blockPanels * coutPad * 36 * 32;
+  return PARAM_WORDS * 4 + 8192 + blockPanels * g.inChannels * 36 * 32 + blockPanels * coutPad * 36 * 32;
 }
 
 /**

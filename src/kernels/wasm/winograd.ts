@@ -41,13 +41,18 @@ const P_PAD_T = 15, P_PAD_L = 16, P_X = 18, P_W = 19, P_BIAS = 20, P_OUT = 21, P
 const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END = 27, P_SCRATCH = 28;
 const P_BLOCK_PANELS = 40, P_POOL = 42, P_POOL_H = 43, P_POOL_W = 44;
 
-/** Bytes of the scratch head: padded row buffer, zero row, vertical-pass rows, column-pass results. */
-const HEAD_BYTES: usize = 4096;
-const ROWS_OFF: usize = 0; // 6 rows × 36 floats (+4 slack) = 960 B
-const ZERO_OFF: usize = 1024; // 40 zero floats
-const T_OFF: usize = 1280; // 6 × 36 floats = 864 B
-const S_OFF: usize = 2304; // 4 × 6 vectors = 384 B
-const ROW_FLOATS: usize = 40;
+/** Quads (4 tiles) one input-transform strip covers at most: 8, 132 input columns. */
+const STRIP_QUADS: i32 = 8;
+/** Floats of a strip row: 16 per quad + 4, plus slack (a multiple of 4). */
+const ROW_FLOATS: usize = 136;
+/** Bytes between the vertical pass's 6 result rows (132 floats each). */
+const T_ROW: usize = 528;
+/** Bytes of the scratch head: padded row buffers, zero row, vertical-pass rows, column-pass results. */
+const HEAD_BYTES: usize = 8192;
+const ROWS_OFF: usize = 0; // 6 rows × 136 floats = 3264 B
+const ZERO_OFF: usize = 3328; // 136 zero floats = 544 B
+const T_OFF: usize = 3904; // 6 × 132 floats = 3168 B
+const S_OFF: usize = 7104; // 4 × 6 vectors = 384 B
 /** Bytes per ξ in V and M: 8 tiles of a panel. */
 const XI_BYTES: usize = 32;
 
@@ -57,8 +62,8 @@ const XI_BYTES: usize = 32;
 }
 
 /**
- * Bᵀ·d over 6 rows (`r0`..`r5`) into t[6][36], for the bytes [o0, o1) of the 36-float rows: the vertical half of
- * the input transform for one channel of one panel.
+ * Bᵀ·d over 6 rows (`r0`..`r5`) into the 6 rows of t (T_ROW bytes apart), for the bytes [o0, o1) of the rows: the
+ * vertical half of the input transform for one channel of one strip.
  */
 // @ts-ignore: decorator
 @inline function verticalPass(r0: usize, r1: usize, r2: usize, r3: usize, r4: usize, r5: usize, t: usize, o0: usize, o1: usize): void {
@@ -71,11 +76,11 @@ const XI_BYTES: usize = 32;
     const c = f32x4.sub(d4, d2);
     const e = f32x4.mul(two, f32x4.sub(d3, d1));
     v128.store(t + o, madd(four, d0, madd(m5, d2, d4)));
-    v128.store(t + o, f32x4.add(a, b), 144);
-    v128.store(t + o, f32x4.sub(a, b), 288);
-    v128.store(t + o, f32x4.add(c, e), 432);
-    v128.store(t + o, f32x4.sub(c, e), 576);
-    v128.store(t + o, madd(four, d1, madd(m5, d3, d5)), 720);
+    v128.store(t + o, f32x4.add(a, b), T_ROW);
+    v128.store(t + o, f32x4.sub(a, b), 2 * T_ROW);
+    v128.store(t + o, f32x4.add(c, e), 3 * T_ROW);
+    v128.store(t + o, f32x4.sub(c, e), 4 * T_ROW);
+    v128.store(t + o, madd(four, d1, madd(m5, d3, d5)), 5 * T_ROW);
   }
 }
 
@@ -113,14 +118,18 @@ const XI_BYTES: usize = 32;
 }
 
 /**
- * Input transform of one channel for one quad (nVec = 5: 20 columns, 4 tiles) or two side-by-side quads (nVec = 9:
- * 36 columns, 8 tiles): 6 rows from input row iy0 and column ix0, zero padding applied while reading. Column
- * vectors [vLo, vHi) lie inside the input row and are read in place; the edge vectors around them are copied with
- * their padding into the row buffers. Writes V lanes [0, 4) (and [4, 8) for nVec = 9) of the 36 ξ rows at dst.
+ * Input transform of one channel for a strip of `nq` side-by-side quads of one tile row (1 ≤ nq ≤ STRIP_QUADS:
+ * 16·nq + 4 columns, 4·nq tiles): 6 rows from input row iy0 and column ix0, zero padding applied while reading.
+ * Column vectors [vLo, vHi) lie inside the input row and are read in place; the edge vectors around them are
+ * copied with their padding into the row buffers. Quad k of the strip is quad u0 + k of the block: it goes to
+ * panel (u0 + k) / 2, lanes [0, 4) or [4, 8), of V at `v` (V[panel][Cin][ξ][8], channel `ci` of `cin`). One strip
+ * per run of quads, rather than per panel, keeps the per-strip set-up off the critical loop.
  */
 function stripTransform(
-  xc: usize, iy0: i32, ix0: i32, nVec: i32, inH: i32, inW: i32, rows: usize, zero: usize, t: usize, dst: usize,
+  xc: usize, iy0: i32, ix0: i32, nq: i32, inH: i32, inW: i32, rows: usize, zero: usize, t: usize,
+  v: usize, cin: i32, ci: i32, u0: i32,
 ): void {
+  const nVec = (nq << 2) + 1;
   const nCols = nVec << 2;
   const vLo = min(nVec, ix0 >= 0 ? 0 : (3 - ix0) >> 2);
   const vHi = max(vLo, min(nVec, (inW - ix0) >> 2));
@@ -148,10 +157,11 @@ function stripTransform(
   if (oLo > 0) verticalPass(e0, e1, e2, e3, e4, e5, t, 0, oLo);
   verticalPass(r0, r1, r2, r3, r4, r5, t, oLo, oHi);
   if (oHi < oEnd) verticalPass(e0, e1, e2, e3, e4, e5, t, oHi, oEnd);
-  for (let r: usize = 0; r < 6; r++) {
-    const d = dst + r * 6 * XI_BYTES;
-    horizontalPass(t + r * 144, d, XI_BYTES);
-    if (nVec == 9) horizontalPass(t + r * 144 + 64, d + 16, XI_BYTES);
+  for (let k = 0; k < nq; k++) {
+    const u = u0 + k;
+    const d = v + <usize>((u >> 1) * cin + ci) * 1152 + (<usize>(u & 1) << 4);
+    const src = t + (<usize>k << 6);
+    for (let r: usize = 0; r < 6; r++) horizontalPass(src + r * T_ROW, d + r * 6 * XI_BYTES, XI_BYTES);
   }
 }
 
@@ -200,28 +210,20 @@ export function winogradConv2d(p: usize): void {
   for (let pBase = 0; pBase < panel1; pBase += blockPanels) {
     const np = min(blockPanels, panel1 - pBase);
 
-    // 1. Input transform of np panels into V.
+    // 1. Input transform of the block's quads into V, one strip per run of quads in one tile row.
+    const qFirst = pBase << 1, qEnd = min((pBase + np) << 1, quads);
     for (let ci = 0; ci < cin; ci++) {
       const xc = x + (<usize>ci * inHW << 2);
-      for (let pb = 0; pb < np; pb++) {
-        const q = (pBase + pb) << 1;
-        const qr = q % quadsPerRow;
-        const iy0 = ((ty0 + q / quadsPerRow) << 2) - padT;
-        const vc = V + <usize>(pb * cin + ci) * 1152;
-        if (q + 1 < quads && qr + 1 < quadsPerRow) {
-          // Both quads in one tile row, side by side: one strip of 36 columns.
-          stripTransform(xc, iy0, (qr << 4) - padL, 9, inH, inW, rows, zero, t, vc);
-        } else {
-          stripTransform(xc, iy0, (qr << 4) - padL, 5, inH, inW, rows, zero, t, vc);
-          if (q + 1 < quads) {
-            const q1 = q + 1;
-            stripTransform(xc, ((ty0 + q1 / quadsPerRow) << 2) - padT, ((q1 % quadsPerRow) << 4) - padL, 5, inH, inW,
-              rows, zero, t, vc + 16);
-          } else {
-            // No second quad: keep its lanes finite (zeros) for the GEMM.
-            for (let xi: usize = 0; xi < 36; xi++) v128.store(vc + (xi << 5), zv, 16);
-          }
-        }
+      for (let q = qFirst; q < qEnd;) {
+        const tr = q / quadsPerRow, qr = q - tr * quadsPerRow;
+        const nq = min(STRIP_QUADS, min(qEnd - q, quadsPerRow - qr));
+        stripTransform(xc, ((ty0 + tr) << 2) - padT, (qr << 4) - padL, nq, inH, inW, rows, zero, t, V, cin, ci, q - qFirst);
+        q += nq;
+      }
+      if (((qEnd - qFirst) & 1) != 0) {
+        // The last panel has no second quad: keep its lanes finite (zeros) for the GEMM.
+        const vc = V + <usize>(((qEnd - qFirst) >> 1) * cin + ci) * 1152;
+        for (let xi: usize = 0; xi < 36; xi++) v128.store(vc + (xi << 5), zv, 16);
       }
     }
 
