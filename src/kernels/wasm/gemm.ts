@@ -20,7 +20,9 @@ import { activate, madd } from './simd';
   let c10 = f32x4.splat(bias1), c11 = c10;
   let c20 = f32x4.splat(bias2), c21 = c20;
   let c30 = f32x4.splat(bias3), c31 = c30;
-  for (let k = 0; k < K; k++) {
+  // The B pointer is the loop variable (no separate counter: one add and compare fewer per step).
+  const bEnd = b + <usize>K * bStride;
+  for (; b < bEnd; b += bStride) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let av = v128.load32_splat(a);
@@ -36,7 +38,6 @@ import { activate, madd } from './simd';
     c30 = madd(av, b0, c30);
     c31 = madd(av, b1, c31);
     a += 16;
-    b += bStride;
   }
   v128.store(dst, activate(c00, act, slope));
   v128.store(dst, activate(c01, act, slope), 16);
