@@ -3,7 +3,7 @@
 Every image is a pure function of its seed (and of the optional overrides), so training, evaluation and the
 shipped samples can be rebuilt bit for bit:
 
-    /usr/bin/python3 tools/nuclei/generate.py --out /tmp/nuclei --seeds 100000-100019
+    /usr/bin/python3 tools/nuclei/generate.py --out .tmp/nuclei --seeds 100000-100019
 
 What an image contains (all in a linear "relative brightness" space where a typical nucleus is ~1):
   * nuclei: ellipses whose radius is perturbed by a few low-order harmonics (irregular ones more strongly,
