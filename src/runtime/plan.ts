@@ -387,10 +387,7 @@ export function buildPlan(graph: Graph, inputShape: readonly number[], store: Co
           mode = 'zeros';
         }
         const wT = inits.get(node.inputs[1]!)!;
-        const g = conv2dGeometry(where, {
-          x: inShape, w: wT.shape, stride: a.stride, dilation: a.dilation,
-          padding: { kind: 'explicit', h: pads.top, w: pads.left }, groups: a.groups, paddingMode: mode,
-        });
+        const g = convGeometry(node, inShape, wT.shape, pads, mode);
         const algorithm = chooseConvAlgorithm(g, { precision: options.precision });
         const fused = poolOf.get(node.name);
         const pooled = fused === undefined ? null : shapes.get(fused.outputs[0]!)!;
@@ -594,12 +591,17 @@ function planBlocks(
   return blocks;
 }
 
-/** The geometry of a conv2d node with symmetric pads on input shape `x` (the plan's conv steps use the same). */
-function convGeometry(node: NodeOf<'conv2d'>, x: readonly number[], w: readonly number[]): Conv2dGeometry {
+/**
+ * The geometry of a conv2d node on input shape `x` with symmetric `pads` (default: the node's own; an
+ * asymmetric-pad conv runs on its padded input with zero pads and zeros mode).
+ */
+function convGeometry(
+  node: NodeOf<'conv2d'>, x: readonly number[], w: readonly number[], pads: Pads = node.attrs.pads, mode = node.attrs.paddingMode,
+): Conv2dGeometry {
   const a = node.attrs;
   return conv2dGeometry(nodeLabel(node), {
-    x, w, stride: a.stride, dilation: a.dilation, padding: { kind: 'explicit', h: a.pads.top, w: a.pads.left }, groups: a.groups,
-    paddingMode: a.paddingMode,
+    x, w, stride: a.stride, dilation: a.dilation, padding: { kind: 'explicit', h: pads.top, w: pads.left }, groups: a.groups,
+    paddingMode: mode,
   });
 }
 

@@ -5,7 +5,7 @@
  * No kernel validates anything: the op layer did.
  */
 import { mk4x8, mk4x8At } from './gemm';
-import { ACT_LEAKY, ACT_NONE, ACT_RELU, activate, activateRange, madd, sourceIndex } from './simd';
+import { activate, activateRange, madd, sourceIndex } from './simd';
 
 // Parameter block word indices (mirror of src/kernels/index.ts).
 const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5, P_K_H = 6, P_K_W = 7;
@@ -73,18 +73,8 @@ export function activateOutput(p: usize, act: i32): void {
  * [P][KK] i32 (row panels: row sources iy·inW or -1) | offset tables [P][KK][8] i32 (row panels: column sources)
  * | B panels [P][K][8] f32 | row offsets [K] i32, each part 64-byte aligned.
  */
-export function conv2d(p: usize): void {
-  const act = word(p, P_ACT);
-  if (act == ACT_RELU) conv2dBody(p, ACT_RELU);
-  else if (act == ACT_LEAKY) conv2dBody(p, ACT_LEAKY);
-  else {
-    conv2dBody(p, ACT_NONE);
-    if (act != ACT_NONE) activateOutput(p, act);
-  }
-}
-
 // @ts-ignore: decorator
-@inline function conv2dBody(p: usize, act: i32): void {
+@inline export function conv2dBody(p: usize, act: i32): void {
   const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
   const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
   const kH = word(p, P_K_H), kW = word(p, P_K_W);
@@ -332,18 +322,8 @@ export function conv2d(p: usize): void {
  * Scratch: R = (kH-1)·dH + 1 row tags and kH row pointers (a 64-byte aligned block), then a ring of R padded rows of `rowLen` floats,
  * rowLen = align4(padL + inW + padR + (kW-1)·dW + 4·sW + 8).
  */
-export function depthwiseConv2d(p: usize): void {
-  const act = word(p, P_ACT);
-  if (act == ACT_RELU) depthwiseConv2dBody(p, ACT_RELU);
-  else if (act == ACT_LEAKY) depthwiseConv2dBody(p, ACT_LEAKY);
-  else {
-    depthwiseConv2dBody(p, ACT_NONE);
-    if (act != ACT_NONE) activateOutput(p, act);
-  }
-}
-
 // @ts-ignore: decorator
-@inline function depthwiseConv2dBody(p: usize, act: i32): void {
+@inline export function depthwiseConv2dBody(p: usize, act: i32): void {
   const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
   const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
   const kH = word(p, P_K_H), kW = word(p, P_K_W);
@@ -504,18 +484,8 @@ export function depthwiseConv2d(p: usize): void {
  * Same packed weights as conv2d. Scratch: tile (128 B) | row offsets [K] i32 | Cin·kH padded rows of rowLen
  * floats, rowLen = align4(S + (kW-1)·dW), 64-byte aligned.
  */
-export function conv2dRows(p: usize): void {
-  const act = word(p, P_ACT);
-  if (act == ACT_RELU) conv2dRowsBody(p, ACT_RELU);
-  else if (act == ACT_LEAKY) conv2dRowsBody(p, ACT_LEAKY);
-  else {
-    conv2dRowsBody(p, ACT_NONE);
-    if (act != ACT_NONE) activateOutput(p, act);
-  }
-}
-
 // @ts-ignore: decorator
-@inline function conv2dRowsBody(p: usize, act: i32): void {
+@inline export function conv2dRowsBody(p: usize, act: i32): void {
   const cin = word(p, P_IN_C), inH = word(p, P_IN_H), inW = word(p, P_IN_W);
   const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
   const kH = word(p, P_K_H), kW = word(p, P_K_W);

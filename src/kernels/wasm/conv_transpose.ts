@@ -11,8 +11,7 @@
  * P = min(16, 256 KiB / (ipg·32)).
  */
 import { mk4x8 } from './gemm';
-import { activateOutput } from './conv';
-import { ACT_LEAKY, ACT_NONE, ACT_RELU, activate, activate1, madd } from './simd';
+import { ACT_NONE, activate, activate1, madd } from './simd';
 
 const P_IN_H = 1, P_IN_W = 2, P_OUT_H = 4, P_OUT_W = 5, P_K_H = 6, P_K_W = 7;
 const P_S_H = 8, P_S_W = 9, P_D_H = 10, P_D_W = 11, P_IPG = 13, P_OPG = 14;
@@ -24,18 +23,8 @@ const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END 
   return load<i32>(p + (<usize>i << 2));
 }
 
-export function convTranspose2d(p: usize): void {
-  const act = word(p, P_ACT);
-  if (act == ACT_RELU) convTranspose2dBody(p, ACT_RELU);
-  else if (act == ACT_LEAKY) convTranspose2dBody(p, ACT_LEAKY);
-  else {
-    convTranspose2dBody(p, ACT_NONE);
-    if (act != ACT_NONE) activateOutput(p, act);
-  }
-}
-
 // @ts-ignore: decorator
-@inline function convTranspose2dBody(p: usize, act: i32): void {
+@inline export function convTranspose2dBody(p: usize, act: i32): void {
   const inH = word(p, P_IN_H), inW = word(p, P_IN_W);
   const outW = word(p, P_OUT_W), outH = word(p, P_OUT_H);
   const kH = word(p, P_K_H), kW = word(p, P_K_W);

@@ -33,7 +33,8 @@
  */
 import { mk4x8 } from './gemm';
 import { maxPool2d } from './pool';
-import { ACT_LEAKY, ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, activate, activateRange, madd } from './simd';
+import { activateOutput } from './conv';
+import { ACT_LEAKY, ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, activate, madd } from './simd';
 
 // Parameter block word indices (mirror of src/kernels/index.ts; the winograd kernel reads only these).
 const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5;
@@ -257,12 +258,11 @@ export function winogradConv2d(p: usize): void {
   }
   if (act == ACT_SIGMOID || act == ACT_TANH) {
     // The rows this call stored, then their pool (pooled rows whose two rows both lie in the range).
+    activateOutput(p, act);
     const py0 = (rowStart + 1) >> 1, py1 = min(rowEnd >> 1, poolH);
-    for (let co = coStart; co < coEnd; co++) {
-      const oc = out + (<usize>co * outHW << 2);
-      activateRange(oc + (<usize>(rowStart * outW) << 2), (rowEnd - rowStart) * outW, act, slope);
-      if (pool != 0 && py0 < py1) {
-        maxPool2d(oc, pool + (<usize>co * <usize>(poolH * poolW) << 2), 1, outH, outW, poolH, poolW, 2, 2, 2, 2, 1, 1, 0, 0, py0, py1);
+    if (pool != 0 && py0 < py1) {
+      for (let co = coStart; co < coEnd; co++) {
+        maxPool2d(out + (<usize>co * outHW << 2), pool + (<usize>co * poolHW << 2), 1, outH, outW, poolH, poolW, 2, 2, 2, 2, 1, 1, 0, 0, py0, py1);
       }
     }
   }
