@@ -50,11 +50,14 @@ const fixed: Case[] = [
   { x: [1, 8, 7, 8], w: [6, 4, 1, 1], stride: [1, 1], dilation: [1, 1], padding: { kind: 'explicit', h: 0, w: 0 }, groups: 2, mode: 'zeros', bias: true },
   { x: [1, 16, 16, 16], w: [8, 16, 1, 1], stride: [1, 1], dilation: [3, 2], padding: { kind: 'same' }, groups: 1, mode: 'reflect', bias: false },
   // Rows kernel (stride 1, one group, ≤ 64 taps): rows cut into strips, padding modes, a 2-channel 1×1 head
-  // (partial channel block) over a batch with a pixel tail, and a 64-channel 1×1.
+  // (partial channel block) over a batch with a pixel tail, a 64-channel 1×1, and 1×1s on rows of whole 8-pixel
+  // groups read in place (a batch with a partial channel block; more than 4 channels).
   { x: [1, 7, 5, 300], w: [5, 7, 3, 3], stride: [1, 1], dilation: [1, 1], padding: { kind: 'explicit', h: 1, w: 1 }, groups: 1, mode: 'reflect', bias: true },
   { x: [1, 2, 9, 700], w: [3, 2, 3, 5], stride: [1, 1], dilation: [2, 3], padding: { kind: 'same' }, groups: 1, mode: 'circular', bias: true },
   { x: [2, 20, 9, 13], w: [2, 20, 1, 1], stride: [1, 1], dilation: [1, 1], padding: { kind: 'valid' }, groups: 1, mode: 'zeros', bias: true },
   { x: [1, 64, 3, 200], w: [6, 64, 1, 1], stride: [1, 1], dilation: [1, 1], padding: { kind: 'valid' }, groups: 1, mode: 'zeros', bias: false },
+  { x: [2, 12, 5, 24], w: [3, 12, 1, 1], stride: [1, 1], dilation: [1, 1], padding: { kind: 'valid' }, groups: 1, mode: 'zeros', bias: true },
+  { x: [1, 9, 3, 16], w: [9, 9, 1, 1], stride: [1, 1], dilation: [1, 1], padding: { kind: 'valid' }, groups: 1, mode: 'zeros', bias: true },
   { x: [1, 3, 11, 19], w: [8, 3, 3, 3], stride: [1, 1], dilation: [1, 1], padding: { kind: 'explicit', h: 2, w: 0 }, groups: 1, mode: 'replicate', bias: true },
 ];
 

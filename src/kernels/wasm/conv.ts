@@ -507,10 +507,14 @@ export function activateOutput(p: usize, act: i32): void {
   const tile = scratch;
   const offs = scratch + 128;
   const rows = align64(offs + (<usize>K << 2));
+  // A 1×1 conv without padding (a network's head) on rows of whole 8-pixel groups reads B straight from the input
+  // planes (row k = channel k): no copies, and no read past a row's end.
+  const inPlace = kH == 1 && kW == 1 && padL == 0 && padR == 0 && padT == 0 && outH == inH && (outW & 7) == 0;
+  const copyChannels = inPlace ? 0 : cin;
   let k = 0;
   for (let r = 0; r < cin * kH; r++) {
     for (let kx = 0; kx < kW; kx++) {
-      store<i32>(offs + (<usize>k << 2), r * <i32>rowBytes + kx * dW * 4);
+      store<i32>(offs + (<usize>k << 2), inPlace ? r * <i32>(inHW << 2) : r * <i32>rowBytes + kx * dW * 4);
       k++;
     }
   }
@@ -522,7 +526,7 @@ export function activateOutput(p: usize, act: i32): void {
       // Padded rows of the strip: row (ci·kH + ky), column j holds padded column s0 + j of input row
       // oy - padT + ky·dH (input column s0 + j - padL); columns [jLo, jHi) lie inside the input.
       const jLo = min(rowLen, max(0, padL - s0)), jHi = max(jLo, min(rowLen, padL + inW - s0));
-      for (let ci = 0; ci < cin; ci++) {
+      for (let ci = 0; ci < copyChannels; ci++) {
         const xc = x + (<usize>ci * inHW << 2);
         for (let ky = 0; ky < kH; ky++) {
           const row = rows + <usize>(ci * kH + ky) * rowBytes;
@@ -561,7 +565,7 @@ export function activateOutput(p: usize, act: i32): void {
         const oc = out + ((<usize>c0 * outHW + orow) << 2);
         for (let ox = s0; ox < s1; ox += 8) {
           const np = min(8, s1 - ox);
-          const b = rows + (<usize>(ox - s0) << 2);
+          const b = inPlace ? x + (<usize>(orow + ox) << 2) : rows + (<usize>(ox - s0) << 2);
           if (full && np == 8) {
             mk4x8At(a, b, offs, K, oc + (<usize>ox << 2), outHW << 2, b0, b1, b2, b3, act, slope);
           } else {
