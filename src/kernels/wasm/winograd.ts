@@ -195,6 +195,7 @@ export function winogradConv2d(p: usize): void {
   const V = scratch + HEAD_BYTES;
   const M = V + P * <usize>cin * 1152;
   const uPlane = <usize>nCB * <usize>cin << 4;
+  const vPanel = <usize>cin * 1152, mPanel = coutPad * 1152;
   const inHW = <usize>(inH * inW);
   const outHW = <usize>(outH * outW);
   const zv = f32x4.splat(0);
@@ -235,9 +236,12 @@ export function winogradConv2d(p: usize): void {
       const mX = M + (xi << 5);
       for (let cb = cb0; cb < cb1; cb++) {
         const a = uX + (<usize>(cb * cin) << 4);
-        for (let pb = 0; pb < np; pb++) {
-          mk4x8(a, vX + <usize>(pb * cin) * 1152, 1152, cin, mX + (<usize>pb * coutPad + <usize>(cb << 2)) * 1152, 1152,
-            0, 0, 0, 0, 0, zv);
+        // Pointers stepped per panel (V8 does not strength-reduce the products).
+        let vp = vX, mp = mX + (<usize>(cb << 2)) * 1152;
+        const vEnd = vX + <usize>np * vPanel;
+        for (; vp < vEnd; vp += vPanel) {
+          mk4x8(a, vp, 1152, cin, mp, 1152, 0, 0, 0, 0, 0, zv);
+          mp += mPanel;
         }
       }
     }
