@@ -162,7 +162,14 @@ function stripTransform(
     const u = u0 + k;
     const d = v + <usize>((u >> 1) * cin + ci) * 1152 + (<usize>(u & 1) << 4);
     const src = t + (<usize>k << 6);
-    for (let r: usize = 0; r < 6; r++) horizontalPass(src + r * T_ROW, d + r * 6 * XI_BYTES, XI_BYTES);
+    // Six rows in straight-line code: one address computation per quad (each pass ends in stores, so V8 cannot
+    // hoist the next row's loads above them and spill).
+    horizontalPass(src, d, XI_BYTES);
+    horizontalPass(src + T_ROW, d + 6 * XI_BYTES, XI_BYTES);
+    horizontalPass(src + 2 * T_ROW, d + 12 * XI_BYTES, XI_BYTES);
+    horizontalPass(src + 3 * T_ROW, d + 18 * XI_BYTES, XI_BYTES);
+    horizontalPass(src + 4 * T_ROW, d + 24 * XI_BYTES, XI_BYTES);
+    horizontalPass(src + 5 * T_ROW, d + 30 * XI_BYTES, XI_BYTES);
   }
 }
 
@@ -285,7 +292,7 @@ export function winogradConv2d(p: usize): void {
 ): void {
   const zv = f32x4.splat(0);
   const poolHW = <usize>(poolH * poolW);
-    const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+  const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
   for (let co = coStart; co < coEnd; co++) {
     const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
     const oc = out + (<usize>co * outHW << 2);
@@ -298,16 +305,28 @@ export function winogradConv2d(p: usize): void {
         const oxBase = (q % quadsPerRow) << 4;
         const oyFirst = max(ty << 2, rowStart), oyEnd = min((ty << 2) + 4, rowEnd);
         const m = M + (<usize>pb * coutPad + <usize>co) * 1152 + (<usize>h << 4);
-        // Column pass (Aᵀ over the 6 rows of each column), kept in s[i][c].
-        for (let c: usize = 0; c < 6; c++) {
-          const mc = m + (c << 5);
-          const m0 = v128.load(mc), m1 = v128.load(mc, 192), m2 = v128.load(mc, 384);
-          const m3 = v128.load(mc, 576), m4 = v128.load(mc, 768), m5 = v128.load(mc, 960);
-          const a = f32x4.add(m1, m2), b = f32x4.sub(m1, m2), c3 = f32x4.add(m3, m4), d = f32x4.sub(m3, m4);
-          v128.store(s + (c << 4), f32x4.add(f32x4.add(m0, a), c3));
-          v128.store(s + (c << 4), madd(two, d, b), 96);
-          v128.store(s + (c << 4), madd(four, c3, a), 192);
-          v128.store(s + (c << 4), madd(eight, d, f32x4.add(b, m5)), 288);
+        // Column pass (Aᵀ over the 6 rows of each column), kept in s[i][c]; straight-line code (the stores keep
+        // V8 from hoisting the six columns' loads together).
+        columnPass(m, s);
+        columnPass(m + 32, s + 16);
+        columnPass(m + 64, s + 32);
+        columnPass(m + 96, s + 48);
+        columnPass(m + 128, s + 64);
+        columnPass(m + 160, s + 80);
+        if (oyEnd - oyFirst == 4 && oxBase + 16 <= outW && (pool == 0 || ((oyFirst >> 1) + 2 <= poolH && (oxBase >> 1) + 8 <= poolW))) {
+          // A whole tile row of full width: four row passes, then the pool of the stored rows (two pooled rows).
+          const rowBytes = <usize>outW << 2;
+          const d0 = oc + (<usize>(oyFirst * outW + oxBase) << 2);
+          rowPass(s, d0, bv, act, slope);
+          rowPass(s + 96, d0 + rowBytes, bv, act, slope);
+          rowPass(s + 192, d0 + 2 * rowBytes, bv, act, slope);
+          rowPass(s + 288, d0 + 3 * rowBytes, bv, act, slope);
+          if (pool != 0) {
+            const pd = pc + (<usize>((oyFirst >> 1) * poolW + (oxBase >> 1)) << 2);
+            poolRowPair(d0, d0 + rowBytes, pd);
+            poolRowPair(d0 + 2 * rowBytes, d0 + 3 * rowBytes, pd + (<usize>poolW << 2));
+          }
+          continue;
         }
         // Row pass, then a 4×4 transpose so each tile's 4 output pixels of a row are one vector. With a fused
         // max pool, an even row's 16 outputs wait in e0..e3 for the odd row below them.
@@ -364,6 +383,52 @@ export function winogradConv2d(p: usize): void {
       }
     }
   }
+}
+
+/** Aᵀ over the 6 rows (192 bytes apart) of one M column at `mc`: four vectors to `sc` + 0, 96, 192, 288. */
+// @ts-ignore: decorator
+@inline function columnPass(mc: usize, sc: usize): void {
+  const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+  const m0 = v128.load(mc), m1 = v128.load(mc, 192), m2 = v128.load(mc, 384);
+  const m3 = v128.load(mc, 576), m4 = v128.load(mc, 768), m5 = v128.load(mc, 960);
+  const a = f32x4.add(m1, m2), b = f32x4.sub(m1, m2), c3 = f32x4.add(m3, m4), d = f32x4.sub(m3, m4);
+  v128.store(sc, f32x4.add(f32x4.add(m0, a), c3));
+  v128.store(sc, madd(two, d, b), 96);
+  v128.store(sc, madd(four, c3, a), 192);
+  v128.store(sc, madd(eight, d, f32x4.add(b, m5)), 288);
+}
+
+/**
+ * Row pass of one s row (`si`: 6 vectors) with bias and activation, transposed so each tile's 4 pixels are one
+ * vector: the quad's 16 outputs of that row to `dst` (whole width).
+ */
+// @ts-ignore: decorator
+@inline function rowPass(si: usize, dst: usize, bv: v128, act: i32, slope: v128): void {
+  const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
+  const s0 = v128.load(si), s1 = v128.load(si, 16), s2 = v128.load(si, 32);
+  const s3 = v128.load(si, 48), s4 = v128.load(si, 64), s5 = v128.load(si, 80);
+  const a = f32x4.add(s1, s2), b = f32x4.sub(s1, s2), c3 = f32x4.add(s3, s4), d = f32x4.sub(s3, s4);
+  const y0 = activate(f32x4.add(f32x4.add(f32x4.add(s0, a), c3), bv), act, slope);
+  const y1 = activate(madd(two, d, f32x4.add(b, bv)), act, slope);
+  const y2 = activate(madd(four, c3, f32x4.add(a, bv)), act, slope);
+  const y3 = activate(madd(eight, d, f32x4.add(f32x4.add(b, s5), bv)), act, slope);
+  const t0 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dst, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+  v128.store(dst, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+  v128.store(dst, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+}
+
+/** 2×2 stride-2 max pool of 16 pixels of an even row `e` and the odd row `o` below it: 8 pixels to `pd`. */
+// @ts-ignore: decorator
+@inline function poolRowPair(e: usize, o: usize, pd: usize): void {
+  const m0 = f32x4.max(v128.load(e), v128.load(o)), m1 = f32x4.max(v128.load(e, 16), v128.load(o, 16));
+  const m2 = f32x4.max(v128.load(e, 32), v128.load(o, 32)), m3 = f32x4.max(v128.load(e, 48), v128.load(o, 48));
+  v128.store(pd, f32x4.max(v128.shuffle<f32>(m0, m1, 0, 2, 4, 6), v128.shuffle<f32>(m0, m1, 1, 3, 5, 7)));
+  v128.store(pd, f32x4.max(v128.shuffle<f32>(m2, m3, 0, 2, 4, 6), v128.shuffle<f32>(m2, m3, 1, 3, 5, 7)), 16);
 }
 
 /** Store the first `n` lanes of `v` (n ≤ 0: nothing, n ≥ 4: all). */
