@@ -8,12 +8,13 @@
  * Per configuration: single-image latency (best and median over the iterations) and batch throughput (best and
  * median over `--batch-rounds` runs of a batch, images/s of the best); ratios ours/onnxruntime as speed (> 1 = ours
  * faster), of the best and of the median times; peak RSS of the process and the session's planned shared-memory
- * bytes. Implementations are interleaved within each round, so a slow spell of the machine hits all of them.
+ * bytes. Implementations are interleaved within each round, so a slow spell of the machine hits all of them, and
+ * each timed run starts once the process is idle (onnxruntime's thread pool spins on after a run; see `settle`).
  *
  *   npm run bench -- unet [--only 16|64] [--iters N] [--batch N] [--batch-rounds N] [--precision exact|fast|both]
  *                         [--no-dispatch]
  *
- * Defaults keep the whole run near 6 minutes on 2 cores: base 16 @256² (15 iterations, batch 8) and base 64 @512²
+ * Defaults keep the whole run near 6 minutes on 2 cores: base 16 @256² (30 iterations, batch 8) and base 64 @512²
  * (2 iterations, batch 2: one such image is ~390 GFLOP), 3 batch rounds each.
  */
 import os from 'node:os';
@@ -178,6 +179,21 @@ function seededInput(shape: number[], seed: number): Tensor {
   return t;
 }
 
+/**
+ * Wait until the process is idle: slices of 10 ms until one in which the process used under 1 ms of CPU (at most
+ * 0.5 s). onnxruntime's intra-op threads keep spinning for ~50 ms after a multi-threaded run returns (measured:
+ * ~47 ms of CPU in the 200 ms after a 2-thread run, under 0.5 ms after a 1-thread one), which would otherwise
+ * take a core from whichever implementation runs next in the interleaved order.
+ */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const c0 = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 10));
+    const c = process.cpuUsage(c0);
+    if (c.user + c.system < 1000) return;
+  }
+}
+
 function median(a: number[]): number {
   const s = a.slice().sort((x, y) => x - y);
   return s[Math.floor(s.length / 2)]!;
@@ -270,7 +286,7 @@ export async function main(args: string[]): Promise<void> {
   const precisionArg = arg(args, '--precision') ?? 'both';
   const precisions = precisionArg === 'both' ? (['exact', 'fast'] as const) : ([precisionArg as 'exact' | 'fast'] as const);
   const configs: Config[] = [
-    { name: 'base 16 @256²', base: 16, size: 256, iters: 15, batch: 8 },
+    { name: 'base 16 @256²', base: 16, size: 256, iters: 30, batch: 8 },
     { name: 'base 64 @512²', base: 64, size: 512, iters: 2, batch: 2 },
   ]
     .filter((c) => only === undefined || String(c.base) === only)
@@ -327,6 +343,7 @@ export async function main(args: string[]): Promise<void> {
     const single = new Map<Impl, number[]>(impls.map((im) => [im, []]));
     for (let it = 0; it < c.iters; it++) {
       for (const im of impls) {
+        await settle();
         const t = performance.now();
         await im.run(x1);
         single.get(im)!.push(performance.now() - t);
@@ -336,6 +353,7 @@ export async function main(args: string[]): Promise<void> {
     const batches = new Map<Impl, { ms: number; cpuMs: number }[]>(impls.map((im) => [im, []]));
     for (let r = 0; r < batchRounds; r++) {
       for (const im of impls) {
+        await settle();
         const t = performance.now();
         const cpu0 = process.cpuUsage();
         await im.run(xb);
