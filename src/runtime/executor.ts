@@ -25,12 +25,6 @@ export class RunAborted extends Error {
   }
 }
 
-/**
- * Spins (Atomics.load) before a waiting participant sleeps in Atomics.wait: a few µs. Blocks of one layer end
- * within microseconds of each other when both threads run; when the machine is oversubscribed a longer spin
- * would only take the core from the thread being waited for, and Atomics.wait wakes in ~0.1-0.2 ms.
- */
-const SPIN = 4_000;
 /** Atomics.wait timeout, so an aborted run is noticed even without a notify. */
 const WAIT_MS = 20;
 
@@ -91,15 +85,16 @@ export class PlanExecutor {
         done++;
         if (Atomics.add(ctl, claim + 1, 1) + 1 === total) Atomics.notify(ctl, claim + 1);
       }
-      waitAll(ctl, claim + 1, total);
+      waitAll(ctl, claim + 1, total, task.spin);
       if (prof !== null) prof[s + 1] = performance.now();
     }
     return done;
   }
 }
 
-function waitAll(ctl: Int32Array, idx: number, total: number): void {
-  for (let i = 0; i < SPIN; i++) if (Atomics.load(ctl, idx) >= total) return;
+/** Wait until `total` blocks of a step are finished: `spin` polls, then Atomics.wait (woken by the last block's notify). */
+function waitAll(ctl: Int32Array, idx: number, total: number, spin: number): void {
+  for (let i = 0; i < spin; i++) if (Atomics.load(ctl, idx) >= total) return;
   for (;;) {
     const v = Atomics.load(ctl, idx);
     if (v >= total) return;

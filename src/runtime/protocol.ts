@@ -230,6 +230,16 @@ export interface PlanRef {
   readonly bytes: number;
 }
 
+/**
+ * Barrier polls before sleeping when the pool has no more workers than the machine has cores: ~1.5 ms at ~15 ns
+ * a poll. On a VM a thread that slept in Atomics.wait wakes 0.1 ms or more after the notify, and the blocks of one
+ * layer often end a few hundred µs apart, so sleeping at once cost every barrier that wait (2 workers, base-16
+ * U-Net @256²: median single-image time 60.4–63.1 ms against 62.8–66.2 ms with SPIN_SHORT, five interleaved runs).
+ */
+export const SPIN_LONG = 100_000;
+/** Barrier polls when the pool has more workers than cores (~60 µs): a spinning thread would take the core of the one it waits for. */
+export const SPIN_SHORT = 4_000;
+
 /** What a worker receives for one run (or one image of a batch). */
 export interface RunTask {
   readonly plan: PlanRef;
@@ -242,6 +252,11 @@ export interface RunTask {
   readonly scratchBytes: number;
   /** Bytes the shared memory must have (the worker checks its view covers them). */
   readonly memoryBytes: number;
+  /**
+   * Atomics.load polls a participant makes at a barrier before it sleeps in Atomics.wait (see {@link SPIN_LONG},
+   * {@link SPIN_SHORT}).
+   */
+  readonly spin: number;
   /** Test hook: the worker calls `process.exit(1)` when it reaches this step. -1 = never. */
   readonly exitAtStep: number;
   /**

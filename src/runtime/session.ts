@@ -30,7 +30,7 @@ import { Tensor } from '../tensor/tensor.js';
 import type { PlanLayout, PlanStepInfo } from './plan.js';
 import { buildPlan, ConstantStore, sizeOf } from './plan.js';
 import type { Plan, PlanRef, RunTask } from './protocol.js';
-import { CTRL_ABORT, CTRL_STEPS, controlWords } from './protocol.js';
+import { CTRL_ABORT, CTRL_STEPS, controlWords, SPIN_LONG, SPIN_SHORT } from './protocol.js';
 
 /** Options of {@link createSession}. */
 export interface SessionOptions {
@@ -504,7 +504,8 @@ class PooledSession implements Session {
       const slot = this.slots[participants === 1 ? laneIndex : i]!;
       const task: RunTask = {
         plan: planRef, arena: lane.arena, control: lane.control, scratch: slot.offset, scratchBytes: slot.bytes,
-        memoryBytes, exitAtStep: i === 0 ? exitAt : -1, profile: i === 0 && this.opts.profile ? this.stamps[laneIndex]!.offset : 0,
+        memoryBytes, spin: this.workers <= os.availableParallelism() ? SPIN_LONG : SPIN_SHORT,
+        exitAtStep: i === 0 ? exitAt : -1, profile: i === 0 && this.opts.profile ? this.stamps[laneIndex]!.offset : 0,
       };
       tasks.push(
         this.pool!.run(task).catch((e: unknown) => {
