@@ -54,6 +54,7 @@ const ROWS_OFF: usize = 0; // 6 rows × 136 floats = 3264 B
 const ZERO_OFF: usize = 3328; // 136 zero floats = 544 B
 const T_OFF: usize = 3904; // 6 × 132 floats = 3168 B
 const S_OFF: usize = 7104; // 4 × 6 vectors = 384 B
+const EDGE_OFF: usize = 7552; // output transform's edge tiles: 2 rows of 16 floats + 8 pooled floats = 160 B
 /** Bytes per ξ in V and M: 8 tiles of a panel. */
 const XI_BYTES: usize = 32;
 
@@ -198,7 +199,7 @@ export function winogradConv2d(p: usize): void {
   const coutPad = <usize>(nCB << 2);
   const cb0 = coStart >> 2, cb1 = (coEnd + 3) >> 2;
   const P = <usize>blockPanels;
-  const rows = scratch + ROWS_OFF, zero = scratch + ZERO_OFF, t = scratch + T_OFF, s = scratch + S_OFF;
+  const rows = scratch + ROWS_OFF, zero = scratch + ZERO_OFF, t = scratch + T_OFF, s = scratch + S_OFF, edge = scratch + EDGE_OFF;
   const V = scratch + HEAD_BYTES;
   const M = V + P * <usize>cin * 1152;
   const uPlane = <usize>nCB * <usize>cin << 4;
@@ -258,13 +259,13 @@ export function winogradConv2d(p: usize): void {
     // every store made V8 spill the row pass around the inlined sigmoid/tanh calls); sigmoid and tanh store the
     // pre-activation values and apply the activation in a pass at the end of the call.
     if (act == ACT_RELU) {
-      outputStage(M, s, out, bias, pool, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_RELU, slope);
+      outputStage(M, s, edge, out, bias, pool, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_RELU, slope);
     } else if (act == ACT_LEAKY) {
-      outputStage(M, s, out, bias, pool, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_LEAKY, slope);
+      outputStage(M, s, edge, out, bias, pool, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_LEAKY, slope);
     } else if (act == ACT_NONE) {
-      outputStage(M, s, out, bias, pool, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_NONE, slope);
+      outputStage(M, s, edge, out, bias, pool, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_NONE, slope);
     } else {
-      outputStage(M, s, out, bias, 0, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_NONE, slope);
+      outputStage(M, s, edge, out, bias, 0, poolH, poolW, outW, outHW, coStart, coEnd, coutPad, np, pBase, quads, quadsPerRow, ty0, rowStart, rowEnd, ACT_NONE, slope);
     }
   }
   if (act == ACT_SIGMOID || act == ACT_TANH) {
@@ -286,13 +287,11 @@ export function winogradConv2d(p: usize): void {
  */
 // @ts-ignore: decorator
 @inline function outputStage(
-  M: usize, s: usize, out: usize, bias: usize, pool: usize, poolH: i32, poolW: i32, outW: i32, outHW: usize,
+  M: usize, s: usize, edge: usize, out: usize, bias: usize, pool: usize, poolH: i32, poolW: i32, outW: i32, outHW: usize,
   coStart: i32, coEnd: i32, coutPad: usize, np: i32, pBase: i32, quads: i32, quadsPerRow: i32, ty0: i32,
   rowStart: i32, rowEnd: i32, act: i32, slope: v128,
 ): void {
-  const zv = f32x4.splat(0);
   const poolHW = <usize>(poolH * poolW);
-  const two = f32x4.splat(2), four = f32x4.splat(4), eight = f32x4.splat(8);
   for (let co = coStart; co < coEnd; co++) {
     const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
     const oc = out + (<usize>co * outHW << 2);
@@ -328,56 +327,24 @@ export function winogradConv2d(p: usize): void {
           }
           continue;
         }
-        // Row pass, then a 4×4 transpose so each tile's 4 output pixels of a row are one vector. With a fused
-        // max pool, an even row's 16 outputs wait in e0..e3 for the odd row below them.
-        let e0 = zv, e1 = zv, e2 = zv, e3 = zv;
+        // Edge tile rows (cut by the block's rows or by the map's right edge): each row pass goes to a 64-byte tile
+        // in scratch (even rows at `edge`, odd rows at edge + 64, so a pooled pair is read back from there), then
+        // the pixels inside the map are copied out.
         for (let oy = oyFirst; oy < oyEnd; oy++) {
-          const si = s + <usize>(oy - (ty << 2)) * 96;
-          const s0 = v128.load(si), s1 = v128.load(si, 16), s2 = v128.load(si, 32);
-          const s3 = v128.load(si, 48), s4 = v128.load(si, 64), s5 = v128.load(si, 80);
-          const a = f32x4.add(s1, s2), b = f32x4.sub(s1, s2), c3 = f32x4.add(s3, s4), d = f32x4.sub(s3, s4);
-          const y0 = activate(f32x4.add(f32x4.add(f32x4.add(s0, a), c3), bv), act, slope);
-          const y1 = activate(madd(two, d, f32x4.add(b, bv)), act, slope);
-          const y2 = activate(madd(four, c3, f32x4.add(a, bv)), act, slope);
-          const y3 = activate(madd(eight, d, f32x4.add(f32x4.add(b, s5), bv)), act, slope);
-          const t0 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
-          const t1 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
-          const t2 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
-          const t3 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
-          const o0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5);
-          const o1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
-          const o2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5);
-          const o3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
+          const tl = edge + (<usize>(oy & 1) << 6);
+          rowPass(s + <usize>(oy - (ty << 2)) * 96, tl, bv, act, slope);
           const dst = oc + (<usize>(oy * outW + oxBase) << 2);
-          if (oxBase + 16 <= outW) {
-            v128.store(dst, o0);
-            v128.store(dst, o1, 16);
-            v128.store(dst, o2, 32);
-            v128.store(dst, o3, 48);
-          } else {
-            storePartial(dst, o0, outW - oxBase);
-            storePartial(dst + 16, o1, outW - oxBase - 4);
-            storePartial(dst + 32, o2, outW - oxBase - 8);
-            storePartial(dst + 48, o3, outW - oxBase - 12);
-          }
-          if (pool != 0) {
-            if ((oy & 1) == 0) {
-              e0 = o0; e1 = o1; e2 = o2; e3 = o3;
-            } else if (oy > oyFirst && (oy >> 1) < poolH) {
-              // Max over the two rows, then over horizontal pairs: 8 pooled pixels of pooled row oy/2.
-              const m0 = f32x4.max(e0, o0), m1 = f32x4.max(e1, o1), m2 = f32x4.max(e2, o2), m3 = f32x4.max(e3, o3);
-              const q0 = f32x4.max(v128.shuffle<f32>(m0, m1, 0, 2, 4, 6), v128.shuffle<f32>(m0, m1, 1, 3, 5, 7));
-              const q1 = f32x4.max(v128.shuffle<f32>(m2, m3, 0, 2, 4, 6), v128.shuffle<f32>(m2, m3, 1, 3, 5, 7));
-              const px = oxBase >> 1;
-              const pd = pc + (<usize>((oy >> 1) * poolW + px) << 2);
-              if (px + 8 <= poolW) {
-                v128.store(pd, q0);
-                v128.store(pd, q1, 16);
-              } else {
-                storePartial(pd, q0, poolW - px);
-                storePartial(pd + 16, q1, poolW - px - 4);
-              }
-            }
+          storePartial(dst, v128.load(tl), outW - oxBase);
+          storePartial(dst + 16, v128.load(tl, 16), outW - oxBase - 4);
+          storePartial(dst + 32, v128.load(tl, 32), outW - oxBase - 8);
+          storePartial(dst + 48, v128.load(tl, 48), outW - oxBase - 12);
+          if (pool != 0 && (oy & 1) == 1 && oy > oyFirst && (oy >> 1) < poolH) {
+            // 8 pooled pixels of pooled row oy/2, the first poolW - px of them inside the pooled map.
+            const px = oxBase >> 1;
+            const pd = pc + (<usize>((oy >> 1) * poolW + px) << 2);
+            poolRowPair(edge, edge + 64, edge + 128);
+            storePartial(pd, v128.load(edge, 128), poolW - px);
+            storePartial(pd + 16, v128.load(edge, 144), poolW - px - 4);
           }
         }
       }
