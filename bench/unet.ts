@@ -229,7 +229,7 @@ async function dispatch(): Promise<Record<string, number>> {
   }
   // The join alone: 2000 steps of two 64-byte copies (two blocks), run by 1 and by 2 participants.
   {
-    const { controlWords, SPIN_SHORT } = await import('../src/runtime/protocol.js');
+    const { controlWords, SPIN_LONG } = await import('../src/runtime/protocol.js');
     const S = 2000;
     const steps = Array.from({ length: S }, (_, i) => ({
       kind: 'copy' as const, node: `c${i}`, ranges: [0, 1, 2], src: [{ a: 1 as const, o: 0 }, { a: 1 as const, o: 64 }],
@@ -251,7 +251,7 @@ async function dispatch(): Promise<Record<string, number>> {
         memory.i32(control, controlWords(S)).fill(0);
         const t0 = performance.now();
         await Promise.all(Array.from({ length: participants }, (_, i) => pool.run({
-          plan, arena, control, scratch: scratch[i]!, scratchBytes: 65536, memoryBytes: 0, spin: SPIN_SHORT, exitAtStep: -1,
+          plan, arena, control, scratch: scratch[i]!, scratchBytes: 65536, memoryBytes: 0, spin: SPIN_LONG, exitAtStep: -1,
         } satisfies RunTask)));
         t.push(performance.now() - t0);
       }
