@@ -14,8 +14,8 @@
  *   [CTRL_STEPS + 2s + 1] blocks of step s finished (Atomics.add); the thread finishing the last one notifies
  * Every participant walks the steps in order: it claims blocks of step s until none are left, then waits until all
  * blocks of step s are finished (`RunTask.spin` polls, then Atomics.wait) before it reads step s's output in step
- * s+1. Claiming is dynamic, so any number of participants (one for whole-image batch tasks, all workers for one image) give the
- * same result, and a participant that starts late simply finds the early steps done.
+ * s+1. Claiming is dynamic, so any number of participants (one for whole-image batch tasks, all workers for one
+ * image) give the same result, and a participant that starts late simply finds the early steps done.
  */
 import type { Conv2dGeometry, ConvTranspose2dGeometry, Pool2dGeometry } from '../ops/geometry.js';
 import type { GraphNode } from '../graph/ir.js';
