@@ -250,9 +250,12 @@ class PooledSession implements Session {
   /** Profiling: per lane, the Float64 timestamps (offset, entries) participant 0 writes. */
   private readonly stamps: { offset: number; entries: number }[] = [];
   private profiled: SessionProfile | null = null;
+  /** Barrier polls of every run's participants: long unless the pool has more workers than cores. */
+  private readonly spin: number;
 
   constructor(private readonly model: Model, private readonly opts: FilledSessionOptions) {
     this.workers = opts.workers;
+    this.spin = this.workers <= os.availableParallelism() ? SPIN_LONG : SPIN_SHORT;
     const g = model.graph;
     if (g.inputs.length !== 1) {
       throw new UnetError(ErrorCode.MODEL_FORMAT, `createSession: expected a graph with 1 input but ${model.meta.name} has ${g.inputs.length}`);
@@ -504,7 +507,7 @@ class PooledSession implements Session {
       const slot = this.slots[participants === 1 ? laneIndex : i]!;
       const task: RunTask = {
         plan: planRef, arena: lane.arena, control: lane.control, scratch: slot.offset, scratchBytes: slot.bytes,
-        memoryBytes, spin: this.workers <= os.availableParallelism() ? SPIN_LONG : SPIN_SHORT,
+        memoryBytes, spin: this.spin,
         exitAtStep: i === 0 ? exitAt : -1, profile: i === 0 && this.opts.profile ? this.stamps[laneIndex]!.offset : 0,
       };
       tasks.push(
