@@ -5,7 +5,7 @@
  * No kernel validates anything: the op layer did.
  */
 import { mk4x8, mk4x8At } from './gemm';
-import { activate, activateRange, madd, sourceIndex } from './simd';
+import { activate, activateRange, biasOf, blockBias, madd, sourceIndex } from './simd';
 
 // Parameter block word indices (mirror of src/kernels/index.ts).
 const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5, P_K_H = 6, P_K_W = 7;
@@ -290,14 +290,8 @@ export function activateOutput(p: usize, act: i32): void {
           const rFirst = max(lo - c0, 0);
           const rEnd = min(hi - c0, 4);
           const co = gCo0 + c0;
-          let b0: f32 = 0, b1: f32 = 0, b2: f32 = 0, b3: f32 = 0;
-          if (bias != 0) {
-            const bp = bias + (<usize>co << 2);
-            b0 = load<f32>(bp);
-            if (rEnd > 1) b1 = load<f32>(bp, 4);
-            if (rEnd > 2) b2 = load<f32>(bp, 8);
-            if (rEnd > 3) b3 = load<f32>(bp, 12);
-          }
+          const b0 = blockBias(bias, co, 0, rEnd), b1 = blockBias(bias, co, 1, rEnd);
+          const b2 = blockBias(bias, co, 2, rEnd), b3 = blockBias(bias, co, 3, rEnd);
           const a = wg + (<usize>cb * <usize>K << 4);
           const direct = np == 8 && rFirst == 0 && rEnd == 4;
           const dst = direct ? out + ((<usize>co * outHW + <usize>q) << 2) : tile;
@@ -355,7 +349,7 @@ export function activateOutput(p: usize, act: i32): void {
   for (let co = coStart; co < coEnd; co++) {
     const xc = x + (<usize>(co / opg) * inHW << 2);
     const wc = w + (<usize>(co * KK) << 2);
-    const b: f32 = bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
+    const b = biasOf(bias, co);
     const vb = f32x4.splat(b);
     const oc = out + (<usize>co * outHW << 2);
     for (let i = 0; i < R; i++) store<i32>(tags + (<usize>i << 2), -1);
@@ -552,14 +546,8 @@ export function activateOutput(p: usize, act: i32): void {
         const c0 = cb << 2;
         const rFirst = max(coStart - c0, 0);
         const rEnd = min(coEnd - c0, 4);
-        let b0: f32 = 0, b1: f32 = 0, b2: f32 = 0, b3: f32 = 0;
-        if (bias != 0) {
-          const bp = bias + (<usize>c0 << 2);
-          b0 = load<f32>(bp);
-          if (rEnd > 1) b1 = load<f32>(bp, 4);
-          if (rEnd > 2) b2 = load<f32>(bp, 8);
-          if (rEnd > 3) b3 = load<f32>(bp, 12);
-        }
+        const b0 = blockBias(bias, c0, 0, rEnd), b1 = blockBias(bias, c0, 1, rEnd);
+        const b2 = blockBias(bias, c0, 2, rEnd), b3 = blockBias(bias, c0, 3, rEnd);
         const a = w + (<usize>cb * <usize>K << 4);
         const full = rFirst == 0 && rEnd == 4;
         const oc = out + ((<usize>c0 * outHW + orow) << 2);

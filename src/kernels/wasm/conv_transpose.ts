@@ -10,8 +10,9 @@
  * Scratch: tile (128 B) | iy/ix of the 8 pixels of each panel (P·64 B) | P B panels (P·ipg·32 B),
  * P = min(16, 256 KiB / (ipg·32)).
  */
-import { mk4x8 } from './gemm';
-import { ACT_NONE, activate, activate1, madd } from './simd';
+import { activateOutput } from './conv';
+import { mk4x8, UP2_BOTTOM, UP2_TOP } from './gemm';
+import { ACT_NONE, activate1, biasOf } from './simd';
 
 const P_IN_H = 1, P_IN_W = 2, P_OUT_H = 4, P_OUT_W = 5, P_K_H = 6, P_K_W = 7;
 const P_S_H = 8, P_S_W = 9, P_D_H = 10, P_D_W = 11, P_IPG = 13, P_OPG = 14;
@@ -59,7 +60,7 @@ const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END 
   const coverH = inH * sH - padH;
   const coverW = inW * sW - padW;
   for (let co = coStart; co < coEnd; co++) {
-    const b: f32 = bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
+    const b = biasOf(bias, co);
     const oc = out + (<usize>co * outHW << 2);
     if (direct) {
       const v = activate1(b, act, slope1);
@@ -143,9 +144,10 @@ const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END 
           if (direct && kH == 2 && kW == 2 && padH == 0 && padW == 0 && np == 8 && load<i32>(pp) == load<i32>(pp, 28)) {
             const co = gCo0 + rb;
             const iy = load<i32>(pp);
-            const b: f32 = bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
+            const b = biasOf(bias, co);
             const o = out + ((<usize>co * outHW + <usize>(2 * iy * outW + 2 * load<i32>(pp, 32))) << 2);
-            mk4x8Up2(a, panel, ipg, o, <usize>outW << 2, 2 * iy >= rowStart, 2 * iy + 1 < rowEnd, b, act, slope);
+            const rows = (2 * iy >= rowStart ? UP2_TOP : 0) | (2 * iy + 1 < rowEnd ? UP2_BOTTOM : 0);
+            mk4x8(a, panel, 32, ipg, o, <usize>outW << 2, b, b, b, b, act, slope, rows);
             continue;
           }
           mk4x8(a, panel, 32, ipg, tile, 32, 0, 0, 0, 0, ACT_NONE, slope);
@@ -158,7 +160,7 @@ const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END 
             const kx = kk - ky * kW;
             const co = gCo0 + coL;
             const oc = out + (<usize>co * outHW << 2);
-            const b: f32 = direct && bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0;
+            const b: f32 = direct ? biasOf(bias, co) : 0;
             const t = tile + (<usize>i << 5);
             for (let j = 0; j < np; j++) {
               const oy = load<i32>(pp + (<usize>j << 2)) * sH - padH + ky * dH;
@@ -177,55 +179,5 @@ const P_SLOPE = 23, P_CO_START = 24, P_CO_END = 25, P_ROW_START = 26, P_ROW_END 
   }
 
   // Activation after accumulation (the direct path fused it).
-  if (!direct && act != ACT_NONE) {
-    for (let co = coStart; co < coEnd; co++) {
-      const o = out + ((<usize>co * outHW + <usize>(rowStart * outW)) << 2);
-      const n = (rowEnd - rowStart) * outW;
-      const n4 = n & ~3;
-      for (let i = 0; i < n4; i += 4) v128.store(o + (<usize>i << 2), activate(v128.load(o + (<usize>i << 2)), act, slope));
-      for (let i = n4; i < n; i++) store<f32>(o + (<usize>i << 2), activate1(load<f32>(o + (<usize>i << 2)), act, slope1));
-    }
-  }
-}
-
-/**
- * The 4×8 microkernel for a 2×2 stride-2 up-convolution row block: GEMM rows are the taps (0,0), (0,1), (1,0),
- * (1,1) of one output channel and the 8 columns are 8 pixels of one input row, so output row 2·iy takes taps
- * (0,·) interleaved and row 2·iy + 1 taps (1,·): 16 contiguous floats each, stored with bias and activation
- * (`top`/`bottom`: whether each of the two rows is in the caller's range). `o` is output row 2·iy at column 2·ix.
- */
-// @ts-ignore: decorator
-@inline function mk4x8Up2(a: usize, b: usize, K: i32, o: usize, rowBytes: usize, top: bool, bottom: bool, bias: f32, act: i32, slope: v128): void {
-  let c00 = f32x4.splat(bias), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  for (let k = 0; k < K; k++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    let av = v128.load32_splat(a);
-    c00 = madd(av, b0, c00);
-    c01 = madd(av, b1, c01);
-    av = v128.load32_splat(a, 4);
-    c10 = madd(av, b0, c10);
-    c11 = madd(av, b1, c11);
-    av = v128.load32_splat(a, 8);
-    c20 = madd(av, b0, c20);
-    c21 = madd(av, b1, c21);
-    av = v128.load32_splat(a, 12);
-    c30 = madd(av, b0, c30);
-    c31 = madd(av, b1, c31);
-    a += 16;
-    b += 32;
-  }
-  if (top) {
-    v128.store(o, activate(v128.shuffle<f32>(c00, c10, 0, 4, 1, 5), act, slope));
-    v128.store(o, activate(v128.shuffle<f32>(c00, c10, 2, 6, 3, 7), act, slope), 16);
-    v128.store(o, activate(v128.shuffle<f32>(c01, c11, 0, 4, 1, 5), act, slope), 32);
-    v128.store(o, activate(v128.shuffle<f32>(c01, c11, 2, 6, 3, 7), act, slope), 48);
-  }
-  if (bottom) {
-    const o1 = o + rowBytes;
-    v128.store(o1, activate(v128.shuffle<f32>(c20, c30, 0, 4, 1, 5), act, slope));
-    v128.store(o1, activate(v128.shuffle<f32>(c20, c30, 2, 6, 3, 7), act, slope), 16);
-    v128.store(o1, activate(v128.shuffle<f32>(c21, c31, 0, 4, 1, 5), act, slope), 32);
-    v128.store(o1, activate(v128.shuffle<f32>(c21, c31, 2, 6, 3, 7), act, slope), 48);
-  }
+  if (!direct && act != ACT_NONE) activateOutput(p, act);
 }

@@ -6,15 +6,19 @@
  *   A panel: K rows of 4 values   a[k*4 + r]   (4 output rows, e.g. 4 output channels, weights packed once)
  *   B panel: K rows of 8 values   b[k*8 + j]   (8 output columns, e.g. 8 pixels of a fused im2col panel; mk4x8
  *            takes the rows' byte stride, 32 for a packed panel)
- *   C tile:  c[r*ldc + j] = act(Σ_k a[k*4+r]·b[k*8+j] + bias_r)   (ldc in bytes)
+ *   C tile:  c[r*ldc + j] = act(Σ_k a[k*4+r]·b[k*8+j] + bias_r)   (ldc in bytes), or with `up2` the two
+ *            interleaved output rows of a 2×2 stride-2 up-convolution
  */
 import { activate, madd } from './simd';
+
+/** `up2` bits of {@link mk4x8}: store the 2×2/2 up-convolution's first / second output row. */
+export const UP2_TOP: i32 = 1, UP2_BOTTOM: i32 = 2;
 
 // Inlined into the drivers: measured slightly faster than a separate function (35 vs 32 GFLOPS on 64→64 @128²).
 // @ts-ignore: decorator
 @inline export function mk4x8(
   a: usize, b: usize, bStride: usize, K: i32, dst: usize, ldc: usize,
-  bias0: f32, bias1: f32, bias2: f32, bias3: f32, act: i32, slope: v128,
+  bias0: f32, bias1: f32, bias2: f32, bias3: f32, act: i32, slope: v128, up2: i32 = 0,
 ): void {
   let c00 = f32x4.splat(bias0), c01 = c00;
   let c10 = f32x4.splat(bias1), c11 = c10;
@@ -38,6 +42,26 @@ import { activate, madd } from './simd';
     c30 = madd(av, b0, c30);
     c31 = madd(av, b1, c31);
     a += 16;
+  }
+  if (up2 != 0) {
+    // 2×2 stride-2 up-convolution (src/kernels/wasm/conv_transpose.ts): rows are the taps (0,0), (0,1), (1,0),
+    // (1,1) of one output channel and columns 8 pixels of one input row, so output row 2·iy (at `dst`) takes
+    // taps (0,·) interleaved and row 2·iy + 1 (at dst + ldc) taps (1,·): 16 contiguous floats each. Bit 0 of
+    // `up2` stores the first row, bit 1 the second (whether each is in the caller's range).
+    if ((up2 & UP2_TOP) != 0) {
+      v128.store(dst, activate(v128.shuffle<f32>(c00, c10, 0, 4, 1, 5), act, slope));
+      v128.store(dst, activate(v128.shuffle<f32>(c00, c10, 2, 6, 3, 7), act, slope), 16);
+      v128.store(dst, activate(v128.shuffle<f32>(c01, c11, 0, 4, 1, 5), act, slope), 32);
+      v128.store(dst, activate(v128.shuffle<f32>(c01, c11, 2, 6, 3, 7), act, slope), 48);
+    }
+    if ((up2 & UP2_BOTTOM) != 0) {
+      dst += ldc;
+      v128.store(dst, activate(v128.shuffle<f32>(c20, c30, 0, 4, 1, 5), act, slope));
+      v128.store(dst, activate(v128.shuffle<f32>(c20, c30, 2, 6, 3, 7), act, slope), 16);
+      v128.store(dst, activate(v128.shuffle<f32>(c21, c31, 0, 4, 1, 5), act, slope), 32);
+      v128.store(dst, activate(v128.shuffle<f32>(c21, c31, 2, 6, 3, 7), act, slope), 48);
+    }
+    return;
   }
   v128.store(dst, activate(c00, act, slope));
   v128.store(dst, activate(c01, act, slope), 16);

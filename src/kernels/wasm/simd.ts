@@ -54,6 +54,18 @@ export const ACT_TANH: i32 = 4;
   return f32x4.replace_lane(r, 3, tanh1(f32x4.extract_lane(v, 3)));
 }
 
+/** Bias of output channel c: 0 without a bias (offset 0). */
+// @ts-ignore: decorator
+@inline export function biasOf(bias: usize, c: i32): f32 {
+  return bias != 0 ? load<f32>(bias + (<usize>c << 2)) : 0;
+}
+
+/** Bias of channel c + i of a 4-channel block with n channels in range: 0 for the rows past them (i ≥ n). */
+// @ts-ignore: decorator
+@inline export function blockBias(bias: usize, c: i32, i: i32, n: i32): f32 {
+  return i < n ? biasOf(bias, c + i) : 0;
+}
+
 /** Apply `act` to n floats at p in place (vectors, then a scalar tail). */
 export function activateRange(p: usize, n: i32, act: i32, slope: v128): void {
   const n4 = n & ~3;

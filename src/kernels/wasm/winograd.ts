@@ -34,7 +34,7 @@
 import { mk4x8 } from './gemm';
 import { maxPool2d } from './pool';
 import { activateOutput } from './conv';
-import { ACT_LEAKY, ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, activate, madd } from './simd';
+import { ACT_LEAKY, ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, activate, biasOf, madd } from './simd';
 
 // Parameter block word indices (mirror of src/kernels/index.ts; the winograd kernel reads only these).
 const P_IN_C = 0, P_IN_H = 1, P_IN_W = 2, P_OUT_C = 3, P_OUT_H = 4, P_OUT_W = 5;
@@ -293,7 +293,7 @@ export function winogradConv2d(p: usize): void {
 ): void {
   const poolHW = <usize>(poolH * poolW);
   for (let co = coStart; co < coEnd; co++) {
-    const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
+    const bv = f32x4.splat(biasOf(bias, co));
     const oc = out + (<usize>co * outHW << 2);
     const pc = pool + (<usize>co * poolHW << 2);
     for (let pb = 0; pb < np; pb++) {
